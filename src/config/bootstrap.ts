@@ -1,0 +1,96 @@
+/**
+ * Bootstrap configuration: only what a node needs before it can reach the store — its name, data directory,
+ * database URL, listen addresses and log level — plus an optional `settings:` seed applied on the very first
+ * start. Read from `moat.yaml` (or `--config FILE`, or `MOAT_CONFIG`), then overridden by environment variables:
+ * MOAT_NODE_NAME, MOAT_DATA_DIR, MOAT_DATABASE_URL, MOAT_SMTP_LISTEN, MOAT_SUBMISSION_LISTEN, MOAT_HTTP_LISTEN
+ * (`host:port`), MOAT_LOG_LEVEL. Everything else lives in the settings document in the store.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve, dirname, isAbsolute } from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { formatIssues } from './settings-schema.ts';
+
+export interface ListenAddress { host: string; port: number }
+
+export function parseListen(value: string): ListenAddress {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port < 0 || port > 65535) throw new Error(`invalid listen address "${value}" (expected host:port)`);
+  return { host: m[1] ?? m[2], port };
+}
+
+const listen = z.string().refine((s) => { try { parseListen(s); return true; } catch { return false; } }, 'expected host:port');
+
+const bootstrapSchema = z.object({
+  node: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash, underscore').optional(),
+  dataDir: z.string().min(1).default('./var'),
+  databaseUrl: z.string().min(1).optional(),
+  listen: z.object({
+    smtp: listen.default('127.0.0.1:2525'),
+    /** Submission listener (AUTH allowed, authenticated clients may relay); off when absent. */
+    submission: listen.nullable().default(null),
+    http: listen.default('127.0.0.1:8080'),
+  }).strict().prefault({}),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Settings applied when the store has none yet (first start). */
+  settings: z.unknown().optional(),
+}).strict();
+
+export interface Bootstrap {
+  node: string;
+  dataDir: string;
+  databaseUrl: string;
+  listen: { smtp: ListenAddress; submission: ListenAddress | null; http: ListenAddress };
+  logLevel: string;
+  settingsSeed: unknown;
+  /** The file read, if any. */
+  configFile: string | null;
+}
+
+export class ConfigError extends Error {}
+
+/** Finds and reads the bootstrap file; `explicit` (from --config) must exist, the default `./moat.yaml` may not. */
+export function loadBootstrap(explicit?: string, env: NodeJS.ProcessEnv = process.env): Bootstrap {
+  const file = explicit ?? env.MOAT_CONFIG ?? (existsSync('moat.yaml') ? 'moat.yaml' : null);
+  let raw: Record<string, unknown> = {};
+  if (file) {
+    let text: string;
+    try { text = readFileSync(file, 'utf8'); } catch (err) {
+      throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    try { raw = (YAML.parse(text) ?? {}) as Record<string, unknown>; } catch (err) {
+      throw new ConfigError(`config file ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    }
+    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`config file ${file} must be a YAML mapping`);
+  }
+  const merged: Record<string, unknown> = { ...raw, listen: { ...(raw.listen as object ?? {}) } };
+  const l = merged.listen as Record<string, unknown>;
+  if (env.MOAT_NODE_NAME) merged.node = env.MOAT_NODE_NAME;
+  if (env.MOAT_DATA_DIR) merged.dataDir = env.MOAT_DATA_DIR;
+  if (env.MOAT_DATABASE_URL) merged.databaseUrl = env.MOAT_DATABASE_URL;
+  if (env.MOAT_SMTP_LISTEN) l.smtp = env.MOAT_SMTP_LISTEN;
+  if (env.MOAT_SUBMISSION_LISTEN) l.submission = env.MOAT_SUBMISSION_LISTEN;
+  if (env.MOAT_HTTP_LISTEN) l.http = env.MOAT_HTTP_LISTEN;
+  if (env.MOAT_LOG_LEVEL) merged.logLevel = env.MOAT_LOG_LEVEL;
+  const parsed = bootstrapSchema.safeParse(merged);
+  if (!parsed.success) throw new ConfigError(`invalid bootstrap configuration${file ? ` in ${file}` : ''}: ${formatIssues(parsed.error).join('; ')}`);
+  const c = parsed.data;
+  // A relative data directory in a config file is relative to that file; from the environment, to the cwd.
+  const base = file && !env.MOAT_DATA_DIR ? dirname(resolve(file)) : process.cwd();
+  const dataDir = isAbsolute(c.dataDir) ? c.dataDir : resolve(base, c.dataDir);
+  return {
+    node: c.node ?? hostname().split('.')[0].replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) ?? 'moat',
+    dataDir,
+    databaseUrl: c.databaseUrl ?? `sqlite:${resolve(dataDir, 'moat.db')}`,
+    listen: {
+      smtp: parseListen(c.listen.smtp),
+      submission: c.listen.submission ? parseListen(c.listen.submission) : null,
+      http: parseListen(c.listen.http),
+    },
+    logLevel: c.logLevel,
+    settingsSeed: c.settings,
+    configFile: file ? resolve(file) : null,
+  };
+}

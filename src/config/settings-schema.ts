@@ -1,0 +1,114 @@
+/**
+ * The settings document: everything an administrator can change at run time, shared by every node of a cluster.
+ * Validated with zod; every field has the default of SPEC §1, so `{}` is a complete, working configuration
+ * (a relay for nobody: no local domains, trusted loopback only).
+ *
+ * Hostile input: documents come from imports, the API and the CLI. Validation refuses them whole with the path
+ * and reason of each problem; a refused document never replaces the one in force.
+ */
+import { hostname as osHostname } from 'node:os';
+import ipaddr from 'ipaddr.js';
+import { z } from 'zod';
+
+const DOMAIN_RE = /^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?$/i;
+const HOSTPORT_RE = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/i;
+
+export const domainName = z.string().trim().toLowerCase().regex(DOMAIN_RE, 'not a valid domain name');
+
+/** `host[:port]` or `[ip-or-host][:port]`; brackets mean "no MX lookup", as in Postfix's transport maps. */
+export const hostPort = z.string().trim().regex(HOSTPORT_RE, 'expected host[:port]').refine((s) => {
+  const m = /:(\d+)$/.exec(s.replace(/^\[[^\]]*\]/, ''));
+  return !m || (Number(m[1]) >= 1 && Number(m[1]) <= 65535);
+}, 'port must be 1..65535');
+
+export const cidr = z.string().trim().refine((s) => {
+  try {
+    if (s.includes('/')) ipaddr.parseCIDR(s); else ipaddr.parse(s);
+    return true;
+  } catch { return false; }
+}, 'not a valid IP address or CIDR range');
+
+const seconds = z.number().int().min(0);
+
+export const tlsOutbound = z.enum(['none', 'may', 'require', 'verify']);
+
+export const settingsSchema = z.object({
+  mta: z.object({
+    hostname: domainName.default(() => osHostname().toLowerCase()),
+    /** Greeting text after `220 `; empty means `<hostname> ESMTP`. */
+    banner: z.string().max(200).refine((s) => !/[\r\n]/.test(s), 'must be one line').default(''),
+    domains: z.array(z.object({
+      name: domainName,
+      local: z.boolean().default(true),
+      route: hostPort.nullable().default(null),
+    }).strict()).default([]).refine((ds) => new Set(ds.map((d) => d.name)).size === ds.length, 'domain names must be unique'),
+    relayHost: hostPort.nullable().default(null),
+    trustedNetworks: z.array(cidr).default(['127.0.0.0/8', '::1/128']),
+    messageSizeLimit: z.number().int().min(0).default(20 * 1024 * 1024),
+    maxRecipients: z.number().int().min(1).max(100_000).default(1000),
+    limits: z.object({
+      /** Simultaneous connections from one client IP. */
+      connectionsPerClient: z.number().int().min(1).default(50),
+      /** New connections per minute from one client IP; 0 = off. */
+      connectionRatePerClient: z.number().int().min(0).default(0),
+      /** Messages per minute from one client IP; 0 = off. */
+      messageRatePerClient: z.number().int().min(0).default(0),
+      /** Simultaneous connections in total; beyond it new clients get 421 4.3.2 and try later. */
+      maxConnections: z.number().int().min(1).default(2000),
+      /** Idle time allowed between commands, seconds. */
+      commandTimeout: z.number().int().min(1).default(30),
+      /** Idle time allowed while receiving the message data, seconds. */
+      dataTimeout: z.number().int().min(1).default(300),
+    }).strict().prefault({}),
+    queue: z.object({
+      /** Seconds a message may stay undelivered before it bounces (DSN to the sender). */
+      lifetime: seconds.default(3 * 86400),
+      /** The same for bounces themselves; an expired bounce is dropped, never bounced. */
+      bounceLifetime: seconds.default(86400),
+      /** First retry delay, seconds; each further retry doubles it up to retryMax. */
+      retryInitial: z.number().int().min(1).default(300),
+      retryMax: z.number().int().min(1).default(3600),
+      /** Simultaneous outgoing connections per destination (next hop). */
+      destinationConcurrency: z.number().int().min(1).default(20),
+      /** Seconds to wait for a next hop's replies before the attempt counts as a temporary failure. */
+      connectTimeout: z.number().int().min(1).default(30),
+    }).strict().prefault({}),
+    paused: z.object({
+      sending: z.boolean().default(false),
+      receiving: z.boolean().default(false),
+    }).strict().prefault({}),
+    tls: z.object({
+      inbound: z.enum(['none', 'may', 'require']).default('may'),
+      clientCertificate: z.enum(['ignore', 'request', 'require']).default('ignore'),
+      outbound: tlsOutbound.default('may'),
+      perDomain: z.array(z.object({ domain: domainName, outbound: tlsOutbound }).strict()).default([]),
+      /** PEM certificate chain and key for STARTTLS; null = the self-signed pair generated on first start. */
+      certificate: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().nullable().default(null),
+    }).strict().prefault({}),
+    recipientVerification: z.object({
+      /** off | static (the list below) | callout (ask the domain's next hop with RCPT TO). Never for trusted clients. */
+      method: z.enum(['off', 'static', 'callout']).default('off'),
+      /** Addresses that exist, or `@domain` for a whole domain, for method `static`. */
+      staticList: z.array(z.string().trim().toLowerCase()).default([]),
+      /** Seconds a callout answer is remembered: positive (exists) and negative (unknown). */
+      calloutPositiveTtl: seconds.default(86400),
+      calloutNegativeTtl: seconds.default(3600),
+      calloutTimeout: z.number().int().min(1).default(30),
+      /** Reject recipients (of any client) whose domain has neither MX nor A/AAAA. */
+      rejectUnresolvableDomain: z.boolean().default(false),
+    }).strict().prefault({}),
+    /** Require STARTTLS before AUTH on the submission listener (plain AUTH over cleartext is refused). */
+    authRequireTls: z.boolean().default(true),
+  }).strict().prefault({}),
+}).strict();
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+export function defaultSettings(): Settings {
+  return settingsSchema.parse({});
+}
+
+/** One line per problem: `mta.maxRecipients: Too small: expected number to be >=1`. */
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(document)'}: ${i.message}`);
+}

@@ -1,0 +1,384 @@
+#!/usr/bin/env node
+/**
+ * The `moat` command. `moat start` runs a node in the foreground; the other subcommands work on the store named
+ * by the same bootstrap config (settings, queue, accounts), so they work whether or not the node runs, and a
+ * running node picks their changes up within a second. Errors: one clear line on stderr, exit status 1
+ * (2 for usage errors).
+ */
+import './platform/threadpool.ts';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { readFileSync, writeFileSync } from 'node:fs';
+import YAML from 'yaml';
+import { loadBootstrap, ConfigError, type Bootstrap } from './config/bootstrap.ts';
+import { SettingsService, SettingsValidationError, diffSettings, formatChange, validateSettings } from './config/settings.ts';
+import { openStore, type Store } from './store/db.ts';
+import { SettingsRepo } from './store/settings-repo.ts';
+import { QueueRepo, type QueueFilter, type QueuedMessage } from './store/queue-repo.ts';
+import { AccountsRepo } from './store/accounts-repo.ts';
+import { Spool } from './spool/spool.ts';
+import { hashPassword } from './accounts/passwords.ts';
+import { QUEUE_ID_RE } from './platform/ids.ts';
+
+class UsageError extends Error {}
+
+interface Command {
+  summary: string;
+  usage: string;
+  options?: ParseArgsConfig['options'];
+  run(args: { values: Record<string, string | boolean | undefined>; positionals: string[] }): Promise<void>;
+}
+
+const configOption = { config: { type: 'string', short: 'c' } } as const;
+
+function out(s: string): void { process.stdout.write(s.endsWith('\n') ? s : `${s}\n`); }
+
+async function withStore<T>(values: Record<string, unknown>, fn: (store: Store, boot: Bootstrap) => Promise<T>): Promise<T> {
+  const boot = loadBootstrap(values.config as string | undefined);
+  const store = await openStore(boot.databaseUrl);
+  try { return await fn(store, boot); } finally { await store.close(); }
+}
+
+async function withSettings<T>(values: Record<string, unknown>, fn: (svc: SettingsService, boot: Bootstrap) => Promise<T>): Promise<T> {
+  return withStore(values, async (store, boot) => fn(await SettingsService.open(new SettingsRepo(store.db), boot.settingsSeed), boot));
+}
+
+function who(): string {
+  return `cli:${process.env.SUDO_USER ?? process.env.USER ?? 'unknown'}`;
+}
+
+function parseValue(text: string): unknown {
+  try { return YAML.parse(text); } catch { return text; }
+}
+
+function queueLine(m: QueuedMessage): string {
+  const pend = m.recipients.filter((r) => r.state === 'pending').length;
+  return [m.id, new Date(m.receivedAt).toISOString(), String(m.size).padStart(9), `${m.state}${m.isBounce ? '/bounce' : ''}`,
+    `attempts=${m.attempts}`, `next=${new Date(m.nextAttemptAt).toISOString()}`, `<${m.sender}>`, `rcpts=${m.recipients.length}/pending=${pend}`,
+    m.lastError ? `last="${m.lastError.slice(0, 120)}"` : ''].join(' ').trimEnd();
+}
+
+const commands: Record<string, Command> = {
+  start: {
+    summary: 'run a Moat node in the foreground (SMTP, delivery, HTTP); SIGTERM/SIGINT stop it cleanly',
+    usage: 'moat start [--config FILE]',
+    options: configOption,
+    async run({ values }) {
+      const { startNode } = await import('./node.ts');
+      const boot = loadBootstrap(values.config as string | undefined);
+      const node = await startNode(boot);
+      let stopping: Promise<void> | undefined;
+      const stop = (sig: string) => {
+        if (stopping) return;
+        node.logger.info({ signal: sig }, 'signal received');
+        stopping = node.stop().then(() => process.exit(0), (err) => { node.logger.error({ err }, 'error while stopping'); process.exit(1); });
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+      await new Promise(() => {});
+    },
+  },
+  'settings export': {
+    summary: 'print the settings document (YAML by default)',
+    usage: 'moat settings export [--format yaml|json] [--output FILE] [--config FILE]',
+    options: { ...configOption, format: { type: 'string', default: 'yaml' }, output: { type: 'string', short: 'o' } },
+    async run({ values }) {
+      if (values.format !== 'yaml' && values.format !== 'json') throw new UsageError('--format must be yaml or json');
+      await withSettings(values, async (svc) => {
+        const doc = { format: 'moat-settings/1', settingsVersion: svc.version, exportedAt: new Date().toISOString(), settings: svc.snapshot() };
+        const text = values.format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : YAML.stringify(doc);
+        if (values.output) writeFileSync(values.output as string, text); else out(text);
+      });
+    },
+  },
+  'settings import': {
+    summary: 'replace the settings with a document (YAML or JSON); --dry-run only prints the differences',
+    usage: 'moat settings import FILE [--dry-run] [--config FILE]',
+    options: { ...configOption, 'dry-run': { type: 'boolean', default: false } },
+    async run({ values, positionals }) {
+      if (positionals.length !== 1) throw new UsageError('expected one FILE');
+      let doc: unknown;
+      try { doc = YAML.parse(readFileSync(positionals[0], 'utf8')); } catch (err) {
+        throw new Error(`cannot read ${positionals[0]}: ${((err as NodeJS.ErrnoException).code ?? (err as Error).message).split('\n')[0]}`);
+      }
+      const body = doc && typeof doc === 'object' && 'settings' in doc ? (doc as { settings: unknown }).settings : doc;
+      const next = validateSettings(body);
+      await withSettings(values, async (svc) => {
+        const changes = values['dry-run'] ? diffSettings(svc.snapshot(), next) : await svc.replace(next, who());
+        for (const c of changes) out(`${values['dry-run'] ? 'would change' : 'changed'} ${formatChange(c)}`);
+        out(changes.length ? (values['dry-run'] ? `${changes.length} change(s); nothing written (dry run)` : `settings version ${svc.version}`) : 'no changes');
+      });
+    },
+  },
+  'settings get': {
+    summary: 'print one setting (JSON)',
+    usage: 'moat settings get PATH [--config FILE]   e.g. moat settings get mta.hostname',
+    options: configOption,
+    async run({ values, positionals }) {
+      if (positionals.length !== 1) throw new UsageError('expected one PATH');
+      await withSettings(values, async (svc) => {
+        const v = svc.get(positionals[0]);
+        if (v === undefined) throw new Error(`no such setting: ${positionals[0]}`);
+        out(JSON.stringify(v, null, typeof v === 'object' ? 2 : undefined));
+      });
+    },
+  },
+  'settings set': {
+    summary: 'change one setting; VALUE is YAML/JSON (numbers, true/false, [lists], {objects}) or a plain string',
+    usage: "moat settings set PATH VALUE [--config FILE]   e.g. moat settings set mta.trustedNetworks '[10.0.0.0/8]'",
+    options: configOption,
+    async run({ values, positionals }) {
+      if (positionals.length !== 2) throw new UsageError('expected PATH and VALUE');
+      await withSettings(values, async (svc) => {
+        const changes = await svc.set(positionals[0], parseValue(positionals[1]), who());
+        for (const c of changes) out(`changed ${formatChange(c)}`);
+        out(changes.length ? `settings version ${svc.version}` : 'no changes');
+      });
+    },
+  },
+  'settings history': {
+    summary: 'list the stored settings versions',
+    usage: 'moat settings history [--config FILE]',
+    options: configOption,
+    async run({ values }) {
+      await withStore(values, async (store) => {
+        for (const h of await new SettingsRepo(store.db).history()) out(`${h.version}\t${new Date(h.createdAt).toISOString()}\t${h.author}`);
+      });
+    },
+  },
+  'queue list': {
+    summary: "list this node's queue, with filters",
+    usage: 'moat queue list [--id ID] [--sender TEXT] [--recipient TEXT] [--state queued|held] [--since ISO] [--until ISO]\n' +
+      '                  [--min-size BYTES] [--max-size BYTES] [--min-attempts N] [--error TEXT] [--limit N] [--json] [--config FILE]',
+    options: {
+      ...configOption, id: { type: 'string' }, sender: { type: 'string' }, recipient: { type: 'string' }, state: { type: 'string' },
+      since: { type: 'string' }, until: { type: 'string' }, 'min-size': { type: 'string' }, 'max-size': { type: 'string' },
+      'min-attempts': { type: 'string' }, error: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean', default: false },
+    },
+    async run({ values }) {
+      const num = (k: string) => {
+        if (values[k] === undefined) return undefined;
+        const n = Number(values[k]);
+        if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${k} must be a non-negative number`);
+        return n;
+      };
+      const date = (k: string) => {
+        if (values[k] === undefined) return undefined;
+        const t = Date.parse(values[k] as string);
+        if (Number.isNaN(t)) throw new UsageError(`--${k} must be a date (ISO 8601)`);
+        return t;
+      };
+      if (values.state !== undefined && values.state !== 'queued' && values.state !== 'held') throw new UsageError('--state must be queued or held');
+      await withStore(values, async (store, boot) => {
+        const f: QueueFilter = {
+          node: boot.node, id: values.id as string | undefined, sender: values.sender as string | undefined,
+          recipient: values.recipient as string | undefined, state: values.state as 'queued' | 'held' | undefined,
+          receivedAfter: date('since'), receivedBefore: date('until'), minSize: num('min-size'), maxSize: num('max-size'),
+          minAttempts: num('min-attempts'), error: values.error as string | undefined, limit: num('limit') ?? 1000,
+        };
+        const list = await new QueueRepo(store.db).list(f);
+        if (values.json) out(JSON.stringify(list, null, 2));
+        else { for (const m of list) out(queueLine(m)); out(`${list.length} message(s)`); }
+      });
+    },
+  },
+  'queue show': {
+    summary: 'show one queued message with its recipients (JSON)',
+    usage: 'moat queue show ID [--config FILE]',
+    options: configOption,
+    async run({ values, positionals }) {
+      if (positionals.length !== 1) throw new UsageError('expected one queue ID');
+      await withStore(values, async (store) => {
+        const m = await new QueueRepo(store.db).get(positionals[0].toUpperCase());
+        if (!m) throw new Error(`no queued message ${positionals[0]}`);
+        out(JSON.stringify(m, null, 2));
+      });
+    },
+  },
+  'queue retry': {
+    summary: 'deliver now: one message, or every queued message with --all',
+    usage: 'moat queue retry ID|--all [--config FILE]',
+    options: { ...configOption, all: { type: 'boolean', default: false } },
+    async run({ values, positionals }) {
+      const id = oneIdOrAll(values, positionals);
+      await withStore(values, async (store, boot) => {
+        const n = await new QueueRepo(store.db).retryNow(boot.node, Date.now(), id);
+        if (id && !n) throw new Error(`no queued message ${id}`);
+        out(`${n} message(s) scheduled for immediate delivery`);
+      });
+    },
+  },
+  'queue delete': {
+    summary: 'delete one message, or the whole queue with --all (no bounce is sent)',
+    usage: 'moat queue delete ID|--all [--config FILE]',
+    options: { ...configOption, all: { type: 'boolean', default: false } },
+    async run({ values, positionals }) {
+      const id = oneIdOrAll(values, positionals);
+      await withStore(values, async (store, boot) => {
+        const repo = new QueueRepo(store.db);
+        const spool = new Spool(boot.dataDir);
+        const ids = id ? [id] : await repo.ids(boot.node);
+        let n = 0;
+        for (const x of ids) {
+          const existed = await repo.remove(x);
+          await spool.remove(x);
+          if (existed) n++;
+        }
+        if (id && !n) throw new Error(`no queued message ${id}`);
+        out(`${n} message(s) deleted`);
+      });
+    },
+  },
+  'queue hold': {
+    summary: 'keep a message in the queue without delivering it until released',
+    usage: 'moat queue hold ID [--config FILE]',
+    options: configOption,
+    async run({ values, positionals }) { await setHeld(values, positionals, 'held'); },
+  },
+  'queue release': {
+    summary: 'release a held message for delivery now',
+    usage: 'moat queue release ID [--config FILE]',
+    options: configOption,
+    async run({ values, positionals }) { await setHeld(values, positionals, 'queued'); },
+  },
+  'queue pause': {
+    summary: 'pause sending (deliveries) or receiving (new SMTP sessions get 421) cluster-wide',
+    usage: 'moat queue pause sending|receiving [--config FILE]',
+    options: configOption,
+    async run({ values, positionals }) { await setPaused(values, positionals, true); },
+  },
+  'queue resume': {
+    summary: 'resume sending or receiving',
+    usage: 'moat queue resume sending|receiving [--config FILE]',
+    options: configOption,
+    async run({ values, positionals }) { await setPaused(values, positionals, false); },
+  },
+  'accounts add': {
+    summary: 'create a local account (password read from stdin; used for SMTP AUTH on the submission listener)',
+    usage: 'moat accounts add NAME [--role ROLE] [--config FILE] < password',
+    options: { ...configOption, role: { type: 'string', default: 'user' } },
+    async run({ values, positionals }) {
+      if (positionals.length !== 1 || !/^[A-Za-z0-9._@+-]{1,128}$/.test(positionals[0])) throw new UsageError('expected one account NAME (letters, digits, . _ @ + -)');
+      const password = await readPassword();
+      await withStore(values, async (store) => {
+        const repo = new AccountsRepo(store.db);
+        if (await repo.find(positionals[0])) throw new Error(`account ${positionals[0]} exists`);
+        await repo.create(positionals[0], await hashPassword(password), values.role as string);
+        out(`account ${positionals[0].toLowerCase()} created`);
+      });
+    },
+  },
+  'accounts passwd': {
+    summary: "set an account's password (read from stdin)",
+    usage: 'moat accounts passwd NAME [--config FILE] < password',
+    options: configOption,
+    async run({ values, positionals }) {
+      if (positionals.length !== 1) throw new UsageError('expected one account NAME');
+      const password = await readPassword();
+      await withStore(values, async (store) => {
+        if (!(await new AccountsRepo(store.db).setPassword(positionals[0], await hashPassword(password)))) throw new Error(`no account ${positionals[0]}`);
+        out('password changed');
+      });
+    },
+  },
+  'accounts list': {
+    summary: 'list local accounts',
+    usage: 'moat accounts list [--config FILE]',
+    options: configOption,
+    async run({ values }) {
+      await withStore(values, async (store) => {
+        for (const a of await new AccountsRepo(store.db).list()) out(`${a.username}\t${a.role}\t${new Date(a.createdAt).toISOString()}`);
+      });
+    },
+  },
+  'accounts delete': {
+    summary: 'delete a local account',
+    usage: 'moat accounts delete NAME [--config FILE]',
+    options: configOption,
+    async run({ values, positionals }) {
+      if (positionals.length !== 1) throw new UsageError('expected one account NAME');
+      await withStore(values, async (store) => {
+        if (!(await new AccountsRepo(store.db).remove(positionals[0]))) throw new Error(`no account ${positionals[0]}`);
+        out('account deleted');
+      });
+    },
+  },
+};
+
+function oneIdOrAll(values: Record<string, unknown>, positionals: string[]): string | undefined {
+  if (values.all && positionals.length === 0) return undefined;
+  if (!values.all && positionals.length === 1) {
+    const id = positionals[0].toUpperCase();
+    if (!QUEUE_ID_RE.test(id)) throw new UsageError(`not a queue id: ${positionals[0]}`);
+    return id;
+  }
+  throw new UsageError('expected one queue ID or --all');
+}
+
+async function setHeld(values: Record<string, unknown>, positionals: string[], state: 'held' | 'queued'): Promise<void> {
+  const id = oneIdOrAll({}, positionals)!;
+  await withStore(values, async (store, boot) => {
+    if (!(await new QueueRepo(store.db).setState(boot.node, id, state, Date.now()))) throw new Error(`no queued message ${id}`);
+    out(`${id} ${state === 'held' ? 'held' : 'released'}`);
+  });
+}
+
+async function setPaused(values: Record<string, unknown>, positionals: string[], paused: boolean): Promise<void> {
+  const what = positionals[0];
+  if (positionals.length !== 1 || (what !== 'sending' && what !== 'receiving')) throw new UsageError('expected sending or receiving');
+  await withSettings(values, async (svc) => {
+    await svc.set(`mta.paused.${what}`, paused, who());
+    out(`${what} ${paused ? 'paused' : 'resumed'}`);
+  });
+}
+
+async function readPassword(): Promise<string> {
+  if (process.stdin.isTTY) throw new UsageError('give the password on standard input, e.g. `printf %s "$PW" | moat accounts add NAME`');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  const pw = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (pw.length < 8) throw new Error('password must be at least 8 characters');
+  return pw;
+}
+
+function help(): string {
+  const groups = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(18)} ${c.summary}`);
+  return ['Moat, the mail security gateway.', '', 'Usage: moat <command> [options]   (moat <command> --help for its options)', '', 'Commands:', ...groups, '',
+    'Bootstrap config: --config FILE, else $MOAT_CONFIG, else ./moat.yaml if present; environment overrides:',
+    '  MOAT_DATA_DIR MOAT_DATABASE_URL MOAT_SMTP_LISTEN MOAT_SUBMISSION_LISTEN MOAT_HTTP_LISTEN MOAT_NODE_NAME MOAT_LOG_LEVEL'].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (!argv.length || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') { out(help()); return argv.length ? 0 : 2; }
+  if (argv[0] === '--version') { const { VERSION } = await import('./node.ts'); out(VERSION); return 0; }
+  const two = `${argv[0]} ${argv[1] ?? ''}`;
+  const name = commands[two] ? two : commands[argv[0]] ? argv[0] : undefined;
+  if (!name) {
+    const group = Object.keys(commands).filter((k) => k.startsWith(`${argv[0]} `));
+    process.stderr.write(group.length ? `moat ${argv[0]}: expected one of: ${group.map((g) => g.split(' ')[1]).join(', ')}\n` : `moat: unknown command "${argv[0]}" (see moat --help)\n`);
+    return 2;
+  }
+  const cmd = commands[name];
+  const rest = argv.slice(name.split(' ').length);
+  try {
+    const parsed = parseArgs({ args: rest, options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    if (parsed.values.help) { out(`${cmd.summary}\n\nUsage: ${cmd.usage}`); return 0; }
+    await cmd.run(parsed as never);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`moat ${name}: ${(err as Error).message}\nUsage: ${cmd.usage}\n`);
+      return 2;
+    }
+    if (err instanceof SettingsValidationError) {
+      process.stderr.write(`moat ${name}: settings refused, nothing changed:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
+      return 1;
+    }
+    const msg = err instanceof ConfigError ? err.message : (err as Error).message ?? String(err);
+    process.stderr.write(`moat ${name}: ${msg.split('\n')[0]}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then((code) => { if (process.argv[2] !== 'start' || code !== 0) process.exitCode = code; });
+}

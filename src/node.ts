@@ -1,0 +1,113 @@
+/**
+ * One Moat node: the composition root that wires bootstrap config, store, settings, spool, SMTP listeners,
+ * queue manager and the HTTP listener, and takes them down in the right order (stop accepting, let messages in
+ * DATA finish, let deliveries in flight finish, close the store). Nothing acknowledged is lost on stop: what is
+ * not delivered stays in the spool and the queue and resumes at the next start.
+ */
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { Bootstrap } from './config/bootstrap.ts';
+import { SettingsService } from './config/settings.ts';
+import { openStore, describeUrl, type Store } from './store/db.ts';
+import { SettingsRepo } from './store/settings-repo.ts';
+import { QueueRepo } from './store/queue-repo.ts';
+import { AccountsRepo } from './store/accounts-repo.ts';
+import { Spool } from './spool/spool.ts';
+import { SmtpService, type SmtpListenerOptions } from './smtp/server.ts';
+import { RecipientVerifier } from './smtp/recipient-verify.ts';
+import { ensureSelfSigned } from './smtp/tls.ts';
+import { QueueManager } from './relay/queue.ts';
+import { startHttp } from './api/server.ts';
+import { createLogger, type Logger } from './platform/logger.ts';
+import { systemResolver, type Resolver } from './platform/resolver.ts';
+import { systemClock, type Clock } from './platform/clock.ts';
+import { verifyPassword } from './accounts/passwords.ts';
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export interface NodeOptions {
+  logger?: Logger;
+  resolver?: Resolver;
+  clock?: Clock;
+  pollMs?: number;
+}
+
+export interface MoatNode {
+  bootstrap: Bootstrap;
+  store: Store;
+  settings: SettingsService;
+  queue: QueueManager;
+  smtp: SmtpService;
+  http: FastifyInstance;
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+export async function startNode(boot: Bootstrap, opts: NodeOptions = {}): Promise<MoatNode> {
+  const logger = opts.logger ?? createLogger({ level: boot.logLevel });
+  const clock = opts.clock ?? systemClock;
+  const resolver = opts.resolver ?? systemResolver();
+  logger.info({ node: boot.node, version: VERSION, dataDir: boot.dataDir, database: describeUrl(boot.databaseUrl) }, 'starting');
+
+  const store = await openStore(boot.databaseUrl);
+  const cleanups: (() => Promise<unknown>)[] = [() => store.close()];
+  try {
+    const settings = await SettingsService.open(new SettingsRepo(store.db), boot.settingsSeed);
+    settings.watch(1000, (err) => logger.warn({ err: (err as Error).message }, 'settings refresh failed; keeping the settings in force'));
+    settings.on('change', (_s, version) => logger.info({ version }, 'settings applied'));
+    cleanups.unshift(async () => settings.unwatch());
+
+    const spool = new Spool(boot.dataDir);
+    const queue = new QueueManager({
+      node: boot.node, settings, repo: new QueueRepo(store.db), spool, resolver, logger, clock, pollMs: opts.pollMs,
+    });
+    await queue.start();
+    cleanups.unshift(() => queue.close());
+
+    const accounts = new AccountsRepo(store.db);
+    const tls = await ensureSelfSigned(boot.dataDir, settings.snapshot().mta.hostname);
+    const smtp = new SmtpService({
+      settings, spool, intake: queue, logger, verifier: new RecipientVerifier(resolver, () => clock.now()), tls,
+      authenticator: {
+        async check(username, password) {
+          const acct = await accounts.find(username);
+          return acct && (await verifyPassword(password, acct.passwordHash)) ? acct.username : null;
+        },
+      },
+    });
+    const listeners: SmtpListenerOptions[] = [{ kind: 'smtp', listen: boot.listen.smtp }];
+    if (boot.listen.submission) listeners.push({ kind: 'submission', listen: boot.listen.submission });
+    cleanups.unshift(() => smtp.close());
+    await smtp.listen(listeners);
+
+    let stopping = false;
+    const http = await startHttp(boot.listen.http, {
+      async health() {
+        return {
+          ok: !stopping, node: boot.node, version: VERSION, settingsVersion: settings.version,
+          queue: await new QueueRepo(store.db).count(boot.node), sessions: smtp.activeSessions, delivering: queue.activeCount,
+        };
+      },
+    });
+    cleanups.unshift(() => http.close());
+    logger.info({ smtp: listeners.map((l) => `${l.kind}=${l.listen.host}:${l.listen.port}`), http: `${boot.listen.http.host}:${boot.listen.http.port}` }, 'started');
+
+    return {
+      bootstrap: boot, store, settings, queue, smtp, http, logger,
+      async stop() {
+        if (stopping) return;
+        stopping = true;
+        logger.info('stopping');
+        await smtp.close();
+        await queue.close();
+        await http.close();
+        settings.unwatch();
+        await store.close();
+        logger.info('stopped');
+      },
+    };
+  } catch (err) {
+    for (const c of cleanups) await c().catch(() => {});
+    throw err;
+  }
+}

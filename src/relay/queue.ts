@@ -1,0 +1,300 @@
+/**
+ * The queue manager: takes durable messages from SMTP (it is the default Intake), delivers them per recipient,
+ * retries with exponential back-off, bounces what fails (DSN) and forgets what is done.
+ *
+ * State lives in two places that recovery reconciles at start:
+ *   spool/queue/<id>  the bytes and the envelope (written and fsync'd before 250; removed first when done);
+ *   queue_* tables    per-recipient state, attempts, next attempt (committed before the spool file is removed).
+ * A file without a row is inserted again; a row without a file whose recipients are all final is dropped.
+ * So a message can be delivered twice after a crash at the wrong instant, never lost (at-least-once, as Postfix).
+ *
+ * Scheduling: a fresh message starts delivery at once when the active set has room; anything else (retries,
+ * messages left after a restart, overflow) is found by a poll of due rows every second. The active set is
+ * bounded (`maxActive`), so memory does not grow with the queue. Sending paused → nothing starts.
+ */
+import type { Logger } from '../platform/logger.ts';
+import type { Resolver } from '../platform/resolver.ts';
+import type { Clock } from '../platform/clock.ts';
+import { newQueueId } from '../platform/ids.ts';
+import type { SettingsService } from '../config/settings.ts';
+import type { Settings } from '../config/settings-schema.ts';
+import type { QueueRepo, RecipientUpdate, QueuedMessage } from '../store/queue-repo.ts';
+import type { Spool, Envelope } from '../spool/spool.ts';
+import type { AcceptedMessage, Intake } from '../smtp/server.ts';
+import { Replies } from '../smtp/errors.ts';
+import { ConnectionPool, ConnectError, type TlsPolicy } from './client.ts';
+import { domainOf, resolveTargets, routeFor, RoutingError, type Route } from './routing.ts';
+import { buildDsn, statusFromReply, type FailedRecipient } from './dsn.ts';
+
+export interface QueueManagerDeps {
+  node: string;
+  settings: SettingsService;
+  repo: QueueRepo;
+  spool: Spool;
+  resolver: Resolver;
+  logger: Logger;
+  clock: Clock;
+  /** Poll interval for due messages, ms (default 1000). */
+  pollMs?: number;
+  maxActive?: number;
+}
+
+/** Retry delay after `attempts` attempts: initial × 2^(attempts−1), capped at the maximum (seconds → ms). */
+export function backoffMs(attempts: number, s: Settings): number {
+  const q = s.mta.queue;
+  return Math.min(q.retryMax, q.retryInitial * 2 ** Math.max(0, Math.min(attempts - 1, 30))) * 1000;
+}
+
+function tlsPolicyFor(domain: string, s: Settings): TlsPolicy {
+  return s.mta.tls.perDomain.find((d) => d.domain === domain)?.outbound ?? s.mta.tls.outbound;
+}
+
+export class QueueManager implements Intake {
+  private readonly d: QueueManagerDeps;
+  private readonly pool = new ConnectionPool();
+  private readonly active = new Map<string, Promise<void>>();
+  private readonly maxActive: number;
+  private timer: NodeJS.Timeout | undefined;
+  private polling = false;
+  private stopped = false;
+
+  constructor(deps: QueueManagerDeps) {
+    this.d = deps;
+    this.maxActive = deps.maxActive ?? 500;
+  }
+
+  get activeCount(): number { return this.active.size; }
+
+  /** Reconciles spool and store, then starts the scheduler. */
+  async start(): Promise<void> {
+    const { discarded, queued } = this.d.spool.recover();
+    const rows = new Set(await this.d.repo.ids(this.d.node));
+    let restored = 0, dropped = 0;
+    for (const id of queued) {
+      if (rows.has(id)) continue;
+      try {
+        const { envelope, size } = await this.d.spool.readEnvelope(id);
+        await this.insertRow(envelope, size, null);
+        restored++;
+      } catch (err) {
+        this.d.logger.error({ qid: id, err: (err as Error).message }, 'unreadable spool file left in place');
+      }
+    }
+    const files = new Set(queued);
+    for (const id of rows) {
+      if (files.has(id)) continue;
+      const msg = await this.d.repo.get(id);
+      if (msg && msg.recipients.some((r) => r.state === 'pending')) {
+        this.d.logger.error({ qid: id }, 'queue entry without spool file removed: message data missing');
+      }
+      await this.d.repo.remove(id);
+      dropped++;
+    }
+    this.d.logger.info({ queued: queued.length, restored, dropped, discardedIncoming: discarded }, 'queue recovered');
+    this.timer = setInterval(() => { void this.poll(); }, this.d.pollMs ?? 1000);
+    this.timer.unref();
+    void this.poll();
+  }
+
+  /** Stops starting deliveries and waits (up to `graceMs`) for those in flight; the rest resume at next start. */
+  async close(graceMs = 15_000): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    const deadline = new Promise((r) => setTimeout(r, graceMs).unref());
+    await Promise.race([Promise.allSettled([...this.active.values()]), deadline]);
+    this.pool.close();
+  }
+
+  // ---- Intake -------------------------------------------------------------------------------------------
+
+  async accept(msg: AcceptedMessage): Promise<string> {
+    const id = msg.envelope.id;
+    try {
+      await this.insertRow(msg.envelope, msg.size, msg.messageId);
+    } catch (err) {
+      await this.d.spool.remove(id).catch(() => {});
+      throw Replies.localError(err);
+    }
+    this.startDelivery(id);
+    return `2.0.0 Ok: queued as ${id}`;
+  }
+
+  /** Queues a message that Moat itself creates (DSN, notifications): spooled durably, then delivered normally. */
+  async submit(sender: string, recipients: string[], content: Buffer, opts: { isBounce?: boolean } = {}): Promise<string> {
+    const now = this.d.clock.now();
+    const envelope: Envelope = {
+      v: 1, id: newQueueId(now), sender, recipients, clientIp: '127.0.0.1', helo: 'localhost', authUser: null, receivedAt: now, isBounce: !!opts.isBounce,
+    };
+    const w = await this.d.spool.create(envelope);
+    try {
+      w.end(content);
+      await w.commit();
+    } catch (err) {
+      await w.abort();
+      throw err;
+    }
+    await this.insertRow(envelope, content.length, null);
+    this.startDelivery(envelope.id);
+    return envelope.id;
+  }
+
+  private async insertRow(e: Envelope, size: number, messageId: string | null): Promise<void> {
+    const s = this.d.settings.snapshot();
+    const lifetime = e.isBounce ? s.mta.queue.bounceLifetime : s.mta.queue.lifetime;
+    await this.d.repo.insert([{
+      id: e.id, node: this.d.node, sender: e.sender, recipients: e.recipients, clientIp: e.clientIp, helo: e.helo, messageId,
+      receivedAt: e.receivedAt, size, expiresAt: e.receivedAt + lifetime * 1000, isBounce: e.isBounce, nextAttemptAt: e.receivedAt,
+    }]);
+  }
+
+  // ---- scheduling ---------------------------------------------------------------------------------------
+
+  /** Makes due messages start now (CLI/API retry goes through the store; this is the in-process shortcut). */
+  kick(): void { void this.poll(); }
+
+  private startDelivery(id: string): void {
+    if (this.stopped || this.active.has(id) || this.active.size >= this.maxActive) return;
+    if (this.d.settings.snapshot().mta.paused.sending) return;
+    const p = this.attempt(id)
+      .catch((err) => this.d.logger.error({ qid: id, err }, 'delivery attempt failed unexpectedly'))
+      .finally(() => { this.active.delete(id); });
+    this.active.set(id, p);
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling || this.stopped) return;
+    if (this.d.settings.snapshot().mta.paused.sending) return;
+    this.polling = true;
+    try {
+      const room = this.maxActive - this.active.size;
+      if (room <= 0) return;
+      const ids = await this.d.repo.due(this.d.node, this.d.clock.now(), room + this.active.size);
+      for (const id of ids) if (!this.active.has(id)) this.startDelivery(id);
+    } catch (err) {
+      this.d.logger.error({ err: (err as Error).message }, 'queue poll failed');
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  // ---- delivery -----------------------------------------------------------------------------------------
+
+  private async attempt(id: string): Promise<void> {
+    const msg = await this.d.repo.get(id);
+    if (!msg || msg.state !== 'queued' || msg.node !== this.d.node) return;
+    const s = this.d.settings.snapshot();
+    const now = this.d.clock.now();
+    const log = this.d.logger.child({ qid: id });
+    const pending = msg.recipients.filter((r) => r.state === 'pending');
+    if (!pending.length) return this.finish(msg);
+
+    const updates: RecipientUpdate[] = [];
+    const failed: FailedRecipient[] = [];
+    if (now >= msg.expiresAt) {
+      for (const r of pending) {
+        const diagnostic = `4.4.7 delivery time expired; last reply: ${r.lastResponse ?? msg.lastError ?? 'none'}`;
+        updates.push({ idx: r.idx, state: 'failed', response: diagnostic });
+        failed.push({ address: r.address, status: '4.4.7', diagnostic });
+        log.info({ to: r.address, status: 'expired', delay: now - msg.receivedAt }, 'expired');
+      }
+    } else {
+      const { offset } = await this.d.spool.readEnvelope(id);
+      const groups = new Map<string, { route: Route; tls: TlsPolicy; rcpts: typeof pending }>();
+      for (const r of pending) {
+        const domain = domainOf(r.address);
+        const route = routeFor(domain, s);
+        const tls = tlsPolicyFor(domain, s);
+        const key = `${route.key}|${tls}`;
+        const g = groups.get(key) ?? { route, tls, rcpts: [] };
+        g.rcpts.push(r);
+        groups.set(key, g);
+      }
+      await Promise.all([...groups.values()].map(async (g) => {
+        // At most 100 recipients per transaction, like Postfix's default recipient limit per delivery.
+        for (let i = 0; i < g.rcpts.length; i += 100) {
+          const batch = g.rcpts.slice(i, i + 100);
+          const results = await this.deliverBatch(msg, offset, g.route, g.tls, batch.map((r) => r.address), s);
+          batch.forEach((r, j) => {
+            const res = results[j];
+            const delay = this.d.clock.now() - msg.receivedAt;
+            if (res.code < 300) {
+              updates.push({ idx: r.idx, state: 'delivered', response: res.response });
+              log.info({ to: r.address, relay: res.relay, delay, response: res.response }, 'delivered');
+            } else if (res.code >= 500) {
+              updates.push({ idx: r.idx, state: 'failed', response: res.response });
+              failed.push({ address: r.address, status: statusFromReply(res.code, res.response), diagnostic: res.response, remoteMta: res.relay });
+              log.info({ to: r.address, relay: res.relay, delay, response: res.response }, 'bounced');
+            } else {
+              updates.push({ idx: r.idx, state: 'pending', response: res.response });
+              log.info({ to: r.address, relay: res.relay, delay, response: res.response }, 'deferred');
+            }
+          });
+        }
+      }));
+    }
+    const stillPending = updates.filter((u) => u.state === 'pending');
+    const lastError = stillPending[0]?.response ?? updates.find((u) => u.state === 'failed')?.response ?? null;
+    const next = this.d.clock.now() + backoffMs(msg.attempts + 1, s);
+    const recorded = await this.d.repo.recordAttempt(id, updates, next, lastError, this.d.clock.now());
+    if (!recorded) return; // deleted while we were delivering
+    if (failed.length) await this.bounce(msg, failed, s, log);
+    const leftPending = msg.recipients.some((r) => r.state === 'pending' && !updates.some((u) => u.idx === r.idx && u.state !== 'pending'));
+    if (!leftPending) await this.finish(msg);
+  }
+
+  private async deliverBatch(msg: QueuedMessage, offset: number, route: Route, tls: TlsPolicy, addrs: string[], s: Settings): Promise<{ code: number; response: string; relay?: string }[]> {
+    try {
+      const targets = await resolveTargets(route, this.d.resolver);
+      const opts = { hostname: s.mta.hostname, tls, timeoutMs: s.mta.queue.connectTimeout * 1000 };
+      const relay = `${targets[0].name}[${targets[0].ip}]:${targets[0].port}`;
+      const r = await this.pool.withSlot(route.key, s.mta.queue.destinationConcurrency,
+        () => this.pool.send(route.key, targets, opts, msg.sender, addrs, () => this.d.spool.openMessage(msg.id, offset)));
+      return r.recipients.map((x) => ({ code: x.code, response: x.response, relay }));
+    } catch (err) {
+      if (err instanceof RoutingError) {
+        const code = err.permanent ? 550 : 451;
+        return addrs.map(() => ({ code, response: `${code} ${err.enhanced} ${err.message}` }));
+      }
+      const text = err instanceof ConnectError ? err.message : `local error: ${(err as Error).message}`;
+      return addrs.map(() => ({ code: 451, response: `451 4.4.1 ${text}` }));
+    }
+  }
+
+  private async bounce(msg: QueuedMessage, failed: FailedRecipient[], s: Settings, log: Logger): Promise<void> {
+    if (!msg.sender || msg.isBounce) {
+      log.info({ failed: failed.length, reason: msg.isBounce ? 'bounce of a bounce' : 'null sender' }, 'no DSN sent');
+      return;
+    }
+    try {
+      const headers = await this.readHeaders(msg.id);
+      const dsn = buildDsn({
+        hostname: s.mta.hostname, queueId: msg.id, originalSender: msg.sender, arrivalDate: new Date(msg.receivedAt),
+        failed, headers, reason: failed.every((f) => f.status === '4.4.7') ? 'expired' : 'failed', now: new Date(this.d.clock.now()),
+      });
+      const dsnId = await this.submit('', [msg.sender], dsn, { isBounce: true });
+      log.info({ dsn: dsnId, to: msg.sender, failed: failed.length }, 'DSN queued');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'could not create DSN');
+    }
+  }
+
+  /** The original header section, at most 64 KiB. */
+  private async readHeaders(id: string): Promise<Buffer> {
+    const { offset } = await this.d.spool.readEnvelope(id);
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const c of this.d.spool.openMessage(id, offset)) {
+      chunks.push(c as Buffer);
+      n += (c as Buffer).length;
+      if (n >= 64 * 1024) break;
+    }
+    const all = Buffer.concat(chunks).subarray(0, 64 * 1024);
+    const end = all.indexOf('\r\n\r\n');
+    return end >= 0 ? all.subarray(0, end + 2) : all;
+  }
+
+  private async finish(msg: QueuedMessage): Promise<void> {
+    await this.d.spool.remove(msg.id);
+    await this.d.repo.remove(msg.id);
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * Inbound SMTP listeners on smtp-server. This file owns session policy; smtp-server owns the protocol
+ * (PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, STARTTLS, AUTH).
+ *
+ * Policy, in the order a session meets it:
+ *   connect   receiving paused → 421 4.3.2; total sessions, per-client sessions and per-client connection rate
+ *             → 421 4.7.0 (back-pressure: the client retries later, memory stays bounded).
+ *   MAIL      inbound TLS `require` without STARTTLS → 530 5.7.0; submission listener without AUTH (and not from
+ *             a trusted network) → 530 5.7.0; per-client message rate → 450 4.7.1.
+ *   RCPT      relay control (RFC 5321 §3.6, no open relay): a local domain from anyone; any domain from trusted
+ *             networks or authenticated clients; otherwise 554 5.7.1. Then recipient verification for local
+ *             domains (untrusted clients only). Recipient count limit → 452 4.5.3.
+ *   DATA      streamed through the DataInspector (CRLF normalisation against smuggling, size and header limits)
+ *             into the spool; fsync; then the Intake decides (scanning slots in there) and its answer is the
+ *             reply. `250` only after the file is durable.
+ * Replies are generic; details go to the log with the session and queue id.
+ */
+import './reply-patch.ts';
+import { SMTPServer, type SMTPServerSession, type SMTPServerDataStream, type SMTPServerAddress, type SMTPServerAuthentication } from 'smtp-server';
+import { pipeline } from 'node:stream/promises';
+import type { Logger } from '../platform/logger.ts';
+import type { SettingsService } from '../config/settings.ts';
+import type { Settings } from '../config/settings-schema.ts';
+import type { ListenAddress } from '../config/bootstrap.ts';
+import { newQueueId } from '../platform/ids.ts';
+import type { Spool, Envelope } from '../spool/spool.ts';
+import { domainOf } from '../relay/routing.ts';
+import { DataInspector } from './inspect.ts';
+import { Replies, SmtpError } from './errors.ts';
+import { ClientLimits } from './client-limits.ts';
+import { inNetworks } from './networks.ts';
+import { receivedHeader } from './received.ts';
+import type { RecipientVerifier } from './recipient-verify.ts';
+import type { KeyPair } from './tls.ts';
+
+/** A message that is on disk (fsync'd) and waits for the Intake's decision. */
+export interface AcceptedMessage {
+  envelope: Envelope;
+  /** Message size in bytes (with our Received header). */
+  size: number;
+  messageId: string | null;
+  /** Byte offset of the message in the spool file. */
+  offset: number;
+  tls: boolean;
+}
+
+/**
+ * The seam between "on disk" and "queued for delivery". `accept` is called once per message after the spool file
+ * is durable and before the client gets its reply; it resolves with the text of the 2xx reply, or throws an
+ * SmtpError whose code and text become the reply (the Intake then owns removing the spool file). Scanning, rules
+ * and disposition plug in here; the default Intake queues every recipient.
+ */
+export interface Intake {
+  accept(msg: AcceptedMessage): Promise<string>;
+}
+
+export interface Authenticator {
+  /** Resolves with the account name when the credentials are right, or null. Must not log the password. */
+  check(username: string, password: string): Promise<string | null>;
+}
+
+export interface SmtpListenerOptions {
+  kind: 'smtp' | 'submission';
+  listen: ListenAddress;
+}
+
+interface SessionState { counted: boolean; trusted: boolean; kind: 'smtp' | 'submission' }
+
+export interface SmtpServiceDeps {
+  settings: SettingsService;
+  spool: Spool;
+  intake: Intake;
+  logger: Logger;
+  verifier: RecipientVerifier;
+  authenticator?: Authenticator;
+  tls: KeyPair;
+}
+
+export class SmtpService {
+  private readonly deps: SmtpServiceDeps;
+  private readonly servers: { kind: 'smtp' | 'submission'; server: SMTPServer; address?: ListenAddress }[] = [];
+  private readonly limits = new ClientLimits();
+  private readonly sessions = new Map<string, SessionState>();
+  /** Messages between DATA and reply; shutdown waits for them. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(deps: SmtpServiceDeps) {
+    this.deps = deps;
+    deps.settings.on('change', (s) => this.applySettings(s));
+  }
+
+  get activeSessions(): number { return this.limits.total; }
+
+  async listen(listeners: SmtpListenerOptions[]): Promise<void> {
+    for (const l of listeners) {
+      const server = this.createServer(l.kind);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(l.listen.port, l.listen.host, () => { server.off('error', reject); resolve(); });
+      });
+      server.on('error', (err) => this.deps.logger.error({ err }, 'smtp listener error'));
+      const addr = server.server.address();
+      const bound = typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : l.listen;
+      this.servers.push({ kind: l.kind, server, address: bound });
+      this.deps.logger.info({ listener: l.kind, address: `${bound.host}:${bound.port}` }, 'smtp listening');
+    }
+  }
+
+  address(kind: 'smtp' | 'submission'): ListenAddress | undefined {
+    return this.servers.find((s) => s.kind === kind)?.address;
+  }
+
+  /** Stops accepting, lets messages in DATA finish (up to `graceMs`), then closes the remaining sessions. */
+  async close(graceMs = 10_000): Promise<void> {
+    const closing = this.servers.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve())));
+    const deadline = new Promise((r) => setTimeout(r, graceMs).unref());
+    await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
+    await Promise.race([Promise.all(closing), deadline]);
+    this.limits.stop();
+  }
+
+  updateCertificate(pair: KeyPair): void {
+    for (const { server } of this.servers) server.updateSecureContext({ key: pair.key, cert: pair.cert });
+  }
+
+  private serverOptions(s: Settings): Record<string, unknown> {
+    return {
+      name: s.mta.hostname,
+      banner: s.mta.banner,
+      size: s.mta.messageSizeLimit,
+      maxRecipients: s.mta.maxRecipients,
+      socketTimeout: s.mta.limits.commandTimeout * 1000,
+      hideSTARTTLS: s.mta.tls.inbound === 'none',
+      requestCert: s.mta.tls.clientCertificate !== 'ignore',
+      rejectUnauthorized: s.mta.tls.clientCertificate === 'require',
+    };
+  }
+
+  private applySettings(s: Settings): void {
+    for (const { server } of this.servers) Object.assign(server.options, this.serverOptions(s));
+    if (s.mta.tls.certificate) {
+      try { this.updateCertificate(s.mta.tls.certificate); } catch (err) {
+        this.deps.logger.error({ err: (err as Error).message }, 'new TLS certificate refused; the previous one stays in use');
+      }
+    }
+  }
+
+  private createServer(kind: 'smtp' | 'submission'): SMTPServer {
+    const s = this.deps.settings.snapshot();
+    const pair = s.mta.tls.certificate ?? this.deps.tls;
+    const server = new SMTPServer({
+      ...this.serverOptions(s),
+      key: pair.key,
+      cert: pair.cert,
+      secure: false,
+      logger: false,
+      disableReverseLookup: true,
+      rejectOversized: false,
+      authOptional: true,
+      authMethods: ['PLAIN', 'LOGIN'],
+      disabledCommands: kind === 'smtp' || !this.deps.authenticator ? ['AUTH'] : [],
+      allowInsecureAuth: !s.mta.authRequireTls,
+      maxAllowedUnauthenticatedCommands: false,
+      onConnect: (session, cb) => this.onConnect(kind, session, cb),
+      onClose: (session) => this.onClose(session),
+      onAuth: (auth, session, cb) => this.onAuth(auth, session, cb),
+      onMailFrom: (addr, session, cb) => this.onMailFrom(addr, session, cb),
+      onRcptTo: (addr, session, cb) => { this.onRcptTo(addr, session).then(() => cb(), (err) => cb(err)); },
+      onData: (stream, session, cb) => this.onData(server, stream, session, cb),
+    } as ConstructorParameters<typeof SMTPServer>[0]);
+    // smtp-server emits 'error' for client-side socket problems; they are not ours to crash on.
+    server.on('error', () => {});
+    return server;
+  }
+
+  private onConnect(kind: 'smtp' | 'submission', session: SMTPServerSession, cb: (err?: Error) => void): void {
+    const s = this.deps.settings.snapshot();
+    const ip = session.remoteAddress;
+    const trusted = inNetworks(ip, s.mta.trustedNetworks);
+    const state: SessionState = { counted: false, trusted, kind };
+    this.sessions.set(session.id, state);
+    if (s.mta.paused.receiving) return cb(Replies.receivingPaused());
+    const refused = this.limits.open(ip, s.mta.limits, trusted);
+    if (refused) {
+      this.deps.logger.warn({ client: ip, limit: refused }, 'connection refused by limit');
+      return cb(refused === 'rate' ? Replies.rateLimited() : Replies.tooManyConnections());
+    }
+    state.counted = true;
+    cb();
+  }
+
+  private onClose(session: SMTPServerSession): void {
+    const state = this.sessions.get(session.id);
+    this.sessions.delete(session.id);
+    if (state?.counted) this.limits.close(session.remoteAddress);
+  }
+
+  private onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, res?: { user?: unknown }) => void): void {
+    const authn = this.deps.authenticator;
+    const username = auth.username, password = auth.password;
+    if (!authn || !username || typeof password !== 'string') return cb(Replies.authFailed());
+    authn.check(username, password).then((user) => {
+      if (!user) {
+        this.deps.logger.warn({ client: session.remoteAddress, user: username.slice(0, 100) }, 'smtp auth failed');
+        return cb(Replies.authFailed());
+      }
+      cb(null, { user });
+    }, () => cb(Replies.localError()));
+  }
+
+  private onMailFrom(addr: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error) => void): void {
+    const s = this.deps.settings.snapshot();
+    const state = this.sessions.get(session.id)!;
+    if (s.mta.tls.inbound === 'require' && !session.secure) return cb(Replies.tlsRequired());
+    if (state.kind === 'submission' && !session.user && !state.trusted) return cb(new SmtpError(530, '5.7.0', 'Authentication required'));
+    if (addr.address && !/^[^@\s]+@[^@\s]+$/.test(addr.address)) return cb(Replies.badSender());
+    if (!this.limits.message(session.remoteAddress, s.mta.limits.messageRatePerClient, state.trusted || !!session.user)) {
+      this.deps.logger.warn({ client: session.remoteAddress }, 'message rate limit');
+      return cb(Replies.messageRateLimited());
+    }
+    cb();
+  }
+
+  private async onRcptTo(addr: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    const s = this.deps.settings.snapshot();
+    const state = this.sessions.get(session.id)!;
+    if (!/^[^@\s]+@[^@\s]+$/.test(addr.address)) throw Replies.badRecipient();
+    const domain = domainOf(addr.address);
+    const local = s.mta.domains.some((d) => d.local && d.name === domain);
+    const privileged = state.trusted || !!session.user;
+    if (!local && !privileged) {
+      this.deps.logger.info({ client: session.remoteAddress, rcpt: addr.address }, 'relay denied');
+      throw Replies.relayDenied();
+    }
+    const v = s.mta.recipientVerification;
+    if (v.rejectUnresolvableDomain && !local && !(await this.deps.verifier.domainResolves(domain))) throw Replies.unresolvableDomain();
+    if (local && !privileged && v.method !== 'off') {
+      const verdict = await this.deps.verifier.verify(addr.address, s);
+      if (verdict === 'unknown') throw Replies.unknownRecipient();
+      if (verdict === 'tempfail') throw Replies.verifyTempFail();
+    }
+  }
+
+  private onData(server: SMTPServer, stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void): void {
+    const work = this.receive(server, stream, session).then((reply) => cb(null, reply), (err) => {
+      if (err instanceof SmtpError) return cb(err);
+      this.deps.logger.error({ err, session: session.id }, 'message not accepted: local error');
+      cb(Replies.localError());
+    });
+    this.inFlight.add(work);
+    work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async receive(server: SMTPServer, stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    const s = this.deps.settings.snapshot();
+    const id = newQueueId();
+    const env = session.envelope;
+    const recipients = env.rcptTo.map((r) => r.address);
+    const tls = session.secure ? (session as unknown as { tlsOptions?: { name?: string; standardName?: string; version?: string } }).tlsOptions : null;
+    const envelope: Envelope = {
+      v: 1, id, sender: env.mailFrom ? env.mailFrom.address : '', recipients, clientIp: session.remoteAddress,
+      helo: session.hostNameAppearsAs ?? '', authUser: (session.user as string | undefined) ?? null, receivedAt: Date.now(), isBounce: false,
+    };
+    const log = this.deps.logger.child({ qid: id });
+    const socket = this.socketOf(server, session);
+    socket?.setTimeout(s.mta.limits.dataTimeout * 1000);
+    const inspector = new DataInspector({ maxBytes: s.mta.messageSizeLimit, maxHeaderBytes: 1024 * 1024, maxHops: 50 });
+    const writer = await this.deps.spool.create(envelope);
+    const proto = `ESMTP${session.secure ? 'S' : ''}${session.user ? 'A' : ''}` as 'ESMTP';
+    writer.prefix(receivedHeader({
+      helo: envelope.helo, clientIp: envelope.clientIp, hostname: s.mta.hostname, protocol: proto, queueId: id,
+      recipient: recipients.length === 1 ? recipients[0] : undefined, tls: tls ? { version: tls.version, cipher: tls.standardName ?? tls.name } : null, date: new Date(envelope.receivedAt),
+    }));
+    try {
+      await pipeline(stream, inspector, writer);
+      if (stream.sizeExceeded && !inspector.error) inspector.error = Replies.messageTooBig();
+      if (inspector.error) {
+        log.info({ client: envelope.clientIp, reason: inspector.error.publicText, bytes: inspector.bytes }, 'message refused');
+        await writer.abort();
+        throw inspector.error;
+      }
+      await writer.commit();
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    } finally {
+      socket?.setTimeout(s.mta.limits.commandTimeout * 1000);
+    }
+    const size = writer.messageSize;
+    log.info({ client: envelope.clientIp, helo: envelope.helo, from: envelope.sender, rcpts: recipients.length, size, msgid: inspector.messageId, tls: !!session.secure, user: envelope.authUser ?? undefined }, 'accepted');
+    return this.deps.intake.accept({ envelope, size, messageId: inspector.messageId, offset: writer.offset, tls: !!session.secure });
+  }
+
+  /** The session's socket, to lengthen its idle timeout while the message data arrives. */
+  private socketOf(server: SMTPServer, session: SMTPServerSession): import('node:net').Socket | undefined {
+    const conns = (server as unknown as { connections: Set<{ session: SMTPServerSession; _socket?: import('node:net').Socket }> }).connections;
+    for (const c of conns) if (c.session === session) return c._socket;
+    return undefined;
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The spool: one file per accepted message, written once. Layout under `<dataDir>/spool/`:
+ *   incoming/<id>   being received (discarded at start: never acknowledged)
+ *   queue/<id>      acknowledged; waiting for or in delivery
+ * A file is `<envelope JSON>\n<message bytes>`. The envelope line makes the file self-describing, so the queue
+ * index can be rebuilt from the spool alone after a crash.
+ *
+ * Durability (Postfix's habit): write to incoming/, fsync the file, rename into queue/, fsync the queue/
+ * directory; only then may SMTP say 250. Directory fsyncs are grouped: every rename that happened before a
+ * directory fsync starts is covered by it, so concurrent sessions share one.
+ */
+import { mkdirSync, readdirSync, rmSync, createReadStream, type ReadStream } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { QUEUE_ID_RE } from '../platform/ids.ts';
+
+export interface Envelope {
+  v: 1;
+  id: string;
+  sender: string;
+  recipients: string[];
+  clientIp: string;
+  helo: string;
+  authUser: string | null;
+  receivedAt: number;
+  isBounce: boolean;
+}
+
+/** Runs `fsync` on a directory, batching concurrent requests into as few calls as possible. */
+class DirSyncer {
+  private readonly path: string;
+  private running: Promise<void> | null = null;
+  private next: Promise<void> | null = null;
+  constructor(path: string) { this.path = path; }
+
+  sync(): Promise<void> {
+    // A sync already in flight may have started before our rename: wait for the one after it.
+    if (this.next) return this.next;
+    if (!this.running) return (this.running = this.run().finally(() => { this.running = null; }));
+    this.next = this.running.catch(() => {}).then(() => {
+      this.next = null;
+      return (this.running = this.run().finally(() => { this.running = null; }));
+    });
+    return this.next;
+  }
+
+  private async run(): Promise<void> {
+    const fh = await open(this.path, 'r');
+    try { await fh.sync(); } finally { await fh.close(); }
+  }
+}
+
+export class Spool {
+  readonly root: string;
+  readonly incomingDir: string;
+  readonly queueDir: string;
+  private readonly queueSync: DirSyncer;
+
+  constructor(dataDir: string) {
+    this.root = join(dataDir, 'spool');
+    this.incomingDir = join(this.root, 'incoming');
+    this.queueDir = join(this.root, 'queue');
+    mkdirSync(this.incomingDir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.queueDir, { recursive: true, mode: 0o700 });
+    this.queueSync = new DirSyncer(this.queueDir);
+  }
+
+  /** Removes half-received files and returns the ids of every acknowledged message (start-up recovery). */
+  recover(): { discarded: number; queued: string[] } {
+    let discarded = 0;
+    for (const f of readdirSync(this.incomingDir)) { rmSync(join(this.incomingDir, f), { force: true }); discarded++; }
+    const queued = readdirSync(this.queueDir).filter((f) => QUEUE_ID_RE.test(f)).sort();
+    return { discarded, queued };
+  }
+
+  path(id: string): string { return join(this.queueDir, id); }
+
+  /** Starts a new spool file in incoming/ with its envelope line. */
+  async create(env: Envelope): Promise<SpoolWriter> {
+    const fh = await open(join(this.incomingDir, env.id), 'wx', 0o600);
+    return new SpoolWriter(this, fh, env);
+  }
+
+  /** Reads the envelope line of a queued file (recovery) and the offset where the message starts. */
+  async readEnvelope(id: string): Promise<{ envelope: Envelope; offset: number; size: number }> {
+    const fh = await open(this.path(id), 'r');
+    try {
+      const { size } = await fh.stat();
+      const head = Buffer.alloc(Math.min(size, 1 << 20));
+      await fh.read(head, 0, head.length, 0);
+      const nl = head.indexOf(0x0a);
+      if (nl < 0) throw new Error(`spool file ${id} has no envelope line`);
+      const envelope = JSON.parse(head.subarray(0, nl).toString('utf8')) as Envelope;
+      if (envelope.v !== 1 || envelope.id !== id || !Array.isArray(envelope.recipients)) throw new Error(`spool file ${id} has a bad envelope`);
+      return { envelope, offset: nl + 1, size: size - nl - 1 };
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** A stream of the message bytes (without the envelope line). */
+  openMessage(id: string, offset: number): ReadStream {
+    return createReadStream(this.path(id), { start: offset, highWaterMark: 256 * 1024 });
+  }
+
+  async remove(id: string): Promise<void> {
+    await unlink(this.path(id)).catch((err) => { if (err.code !== 'ENOENT') throw err; });
+  }
+
+  /** @internal called by SpoolWriter.commit */
+  async publish(id: string): Promise<void> {
+    await rename(join(this.incomingDir, id), this.path(id));
+    await this.queueSync.sync();
+  }
+
+  /** @internal */
+  async discardIncoming(id: string): Promise<void> {
+    await unlink(join(this.incomingDir, id)).catch(() => {});
+  }
+}
+
+/**
+ * Receives the message bytes. Small messages are gathered in memory and written once; larger ones stream out in
+ * 256 KiB writes, so memory per session stays bounded. `commit()` makes the file durable and moves it to queue/.
+ */
+export class SpoolWriter extends Writable {
+  readonly envelope: Envelope;
+  /** Byte offset of the message in the file (after the envelope line). */
+  readonly offset: number;
+  private readonly spool: Spool;
+  private readonly fh: FileHandle;
+  private pos = 0;
+  private buffered: Buffer[] = [];
+  private bufferedBytes = 0;
+  private fileClosed = false;
+
+  constructor(spool: Spool, fh: FileHandle, env: Envelope) {
+    super({ highWaterMark: 256 * 1024 });
+    this.spool = spool;
+    this.fh = fh;
+    this.envelope = env;
+    const line = Buffer.from(JSON.stringify(env) + '\n');
+    this.offset = line.length;
+    this.buffered.push(line);
+    this.bufferedBytes = line.length;
+  }
+
+  /** Prepends bytes (the Received header) before any message byte is written. */
+  prefix(buf: Buffer): void {
+    this.buffered.push(buf);
+    this.bufferedBytes += buf.length;
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.buffered.push(chunk);
+    this.bufferedBytes += chunk.length;
+    if (this.bufferedBytes < 256 * 1024) return cb();
+    this.flushBuffer().then(() => cb(), cb);
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.flushBuffer().then(() => cb(), cb);
+  }
+
+  private async flushBuffer(): Promise<void> {
+    if (!this.bufferedBytes) return;
+    const buf = this.buffered.length === 1 ? this.buffered[0] : Buffer.concat(this.buffered, this.bufferedBytes);
+    this.buffered = [];
+    this.bufferedBytes = 0;
+    let off = 0;
+    while (off < buf.length) {
+      const { bytesWritten } = await this.fh.write(buf, off, buf.length - off, this.pos);
+      off += bytesWritten;
+      this.pos += bytesWritten;
+    }
+  }
+
+  /** Size of the message part written so far. */
+  get messageSize(): number { return this.pos + this.bufferedBytes - this.offset; }
+
+  /** fsync, close, rename into queue/, fsync the directory. After this resolves the message is durable. */
+  async commit(): Promise<void> {
+    if (!this.writableFinished) await new Promise<void>((res, rej) => { this.end(); this.once('finish', res); this.once('error', rej); });
+    await this.fh.sync();
+    await this.closeFile();
+    await this.spool.publish(this.envelope.id);
+  }
+
+  /** Drops the half-written file. Safe to call more than once and after errors. */
+  async abort(): Promise<void> {
+    this.destroy();
+    await this.closeFile().catch(() => {});
+    await this.spool.discardIncoming(this.envelope.id);
+  }
+
+  private async closeFile(): Promise<void> {
+    if (this.fileClosed) return;
+    this.fileClosed = true;
+    await this.fh.close();
+  }
+}

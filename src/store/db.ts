@@ -1,0 +1,61 @@
+/**
+ * Opens the store named by a database URL: `sqlite:<path>` (embedded default, `node:sqlite`, WAL) or
+ * `postgres://…` (shared by the nodes of a cluster). Runs the migrations, then hands back one Kysely instance
+ * typed by `schema.ts`; repositories use only SQL that both dialects accept.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Kysely, SqliteDialect, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { openSqlite } from './sqlite-adapter.ts';
+import { migrate } from './migrations.ts';
+import type { Database } from './schema.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Store {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+/** Reads bigint (int8) columns as JavaScript numbers: every bigint here is a time in ms or a size in bytes. */
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+export function describeUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
+export async function openStore(url: string, opts: { migrate?: boolean } = {}): Promise<Store> {
+  let db: Kysely<Database>;
+  let dialect: Dialect;
+  if (url.startsWith('sqlite:')) {
+    const path = resolve(url.slice('sqlite:'.length));
+    mkdirSync(dirname(path), { recursive: true });
+    const { kysely } = openSqlite(path);
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: kysely }) });
+    dialect = 'sqlite';
+  } else if (/^postgres(ql)?:\/\//.test(url)) {
+    const pool = new pg.Pool({ connectionString: url, max: 10, types: pgTypes as pg.CustomTypesConfig });
+    // An idle client that loses its server must not crash the node; the next query reports the error.
+    pool.on('error', () => {});
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    dialect = 'postgres';
+  } else {
+    throw new Error(`unsupported database URL ${describeUrl(url)} (use sqlite:<path> or postgres://…)`);
+  }
+  if (opts.migrate !== false) {
+    try {
+      await migrate(db as Kysely<unknown>, dialect);
+    } catch (err) {
+      await db.destroy();
+      throw err;
+    }
+  }
+  return { db, dialect, close: () => db.destroy() };
+}
