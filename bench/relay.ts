@@ -789,7 +789,8 @@ async function runMoat(cfg: Config, tools: Tools, dir: string): Promise<MoatResu
         cwd: REPO_ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
-        env: { ...process.env },
+        // MOAT_* variables override the bootstrap file, so drop any that are set in the caller's environment.
+        env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MOAT_'))),
       }),
     );
     const proc = moat;

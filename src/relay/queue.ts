@@ -53,6 +53,8 @@ export class QueueManager implements Intake {
   private readonly d: QueueManagerDeps;
   private readonly pool = new ConnectionPool();
   private readonly active = new Map<string, Promise<void>>();
+  /** Where the message starts in the spool file, for messages accepted by this process (saves a read). */
+  private readonly offsets = new Map<string, number>();
   private readonly maxActive: number;
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
@@ -115,6 +117,7 @@ export class QueueManager implements Intake {
       await this.d.spool.remove(id).catch(() => {});
       throw Replies.localError(err);
     }
+    this.offsets.set(id, msg.offset);
     this.startDelivery(id);
     return `2.0.0 Ok: queued as ${id}`;
   }
@@ -134,6 +137,7 @@ export class QueueManager implements Intake {
       throw err;
     }
     await this.insertRow(envelope, content.length, null);
+    this.offsets.set(envelope.id, w.offset);
     this.startDelivery(envelope.id);
     return envelope.id;
   }
@@ -181,7 +185,10 @@ export class QueueManager implements Intake {
 
   private async attempt(id: string): Promise<void> {
     const msg = await this.d.repo.get(id);
-    if (!msg || msg.state !== 'queued' || msg.node !== this.d.node) return;
+    if (!msg || msg.state !== 'queued' || msg.node !== this.d.node) {
+      if (!msg) this.offsets.delete(id);
+      return;
+    }
     const s = this.d.settings.snapshot();
     const now = this.d.clock.now();
     const log = this.d.logger.child({ qid: id });
@@ -198,7 +205,7 @@ export class QueueManager implements Intake {
         log.info({ to: r.address, status: 'expired', delay: now - msg.receivedAt }, 'expired');
       }
     } else {
-      const { offset } = await this.d.spool.readEnvelope(id);
+      const offset = this.offsets.get(id) ?? (await this.d.spool.readEnvelope(id)).offset;
       const groups = new Map<string, { route: Route; tls: TlsPolicy; rcpts: typeof pending }>();
       for (const r of pending) {
         const domain = domainOf(r.address);
@@ -294,6 +301,7 @@ export class QueueManager implements Intake {
   }
 
   private async finish(msg: QueuedMessage): Promise<void> {
+    this.offsets.delete(msg.id);
     await this.d.spool.remove(msg.id);
     await this.d.repo.remove(msg.id);
   }

@@ -15,16 +15,24 @@ export function openSqlite(path: string): { raw: DatabaseSync; kysely: SqliteDat
   // WAL lets the CLI read and write while a node runs; NORMAL keeps commits cheap (the spool file, fsync'd before
   // 250, is the durable record of an accepted message; the store is its index and per-recipient state).
   raw.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;');
+  // Kysely prepares every query it runs; the same few SQL texts repeat on the hot path, so prepared statements
+  // are kept (at most 500, oldest dropped first).
+  const cache = new Map<string, SqliteStatement>();
   const kysely: SqliteDatabase = {
-    close: () => raw.close(),
+    close: () => { cache.clear(); raw.close(); },
     prepare(sql: string): SqliteStatement {
+      const hit = cache.get(sql);
+      if (hit) return hit;
       const stmt = raw.prepare(sql);
-      return {
+      const wrapped: SqliteStatement = {
         reader: stmt.columns().length > 0,
         all: (p) => stmt.all(...bind(p)),
         run: (p) => stmt.run(...bind(p)),
         iterate: (p) => stmt.iterate(...bind(p)),
       };
+      if (cache.size >= 500) cache.delete(cache.keys().next().value!);
+      cache.set(sql, wrapped);
+      return wrapped;
     },
   };
   return { raw, kysely };
