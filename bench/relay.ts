@@ -304,8 +304,10 @@ process.on('exit', cleanupSync);
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(sig, () => {
     log(`received ${sig}, cleaning up`);
+    const exits = [...children].map((c) => new Promise((resolve) => c.once('exit', resolve)));
     cleanupSync();
-    process.exit(128 + (os.constants.signals[sig] ?? 1));
+    // Give libuv a moment to reap the killed children, so that none is left as a zombie.
+    void Promise.race([Promise.all(exits), sleep(2000)]).then(() => process.exit(128 + (os.constants.signals[sig] ?? 1)));
   });
 }
 

@@ -11,7 +11,8 @@ import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 const DOMAIN_RE = /^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?$/i;
-const HOSTPORT_RE = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/i;
+// Brackets may hold an IP literal or a host name (Postfix's `[host]`: no MX lookup), not only hex digits.
+const HOSTPORT_RE = /^(\[[0-9a-z:.-]+\]|[a-z0-9.-]+)(:\d{1,5})?$/i;
 
 export const domainName = z.string().trim().toLowerCase().regex(DOMAIN_RE, 'not a valid domain name');
 
@@ -55,6 +56,9 @@ export const settingsSchema = z.object({
       messageRatePerClient: z.number().int().min(0).default(0),
       /** Simultaneous connections in total; beyond it new clients get 421 4.3.2 and try later. */
       maxConnections: z.number().int().min(1).default(2000),
+      /** Milliseconds to wait before greeting a client outside the trusted networks; a client that talks first
+       *  gets 421 (early-talker detection, like Postfix's postscreen greet pause). 0 = greet at once. */
+      greetPause: z.number().int().min(0).max(30_000).default(0),
       /** Idle time allowed between commands, seconds. */
       commandTimeout: z.number().int().min(1).default(30),
       /** Idle time allowed while receiving the message data, seconds. */

@@ -240,13 +240,17 @@ export class QueueManager implements Intake {
       }));
     }
     const stillPending = updates.filter((u) => u.state === 'pending');
+    if (!stillPending.length && !failed.length && updates.length === pending.length) {
+      // Every recipient delivered: nothing to record but the end. The row goes before the file, so a crash in
+      // between leaves a file that recovery queues again (a duplicate at worst, never a loss).
+      return this.finish(msg);
+    }
     const lastError = stillPending[0]?.response ?? updates.find((u) => u.state === 'failed')?.response ?? null;
     const next = this.d.clock.now() + backoffMs(msg.attempts + 1, s);
     const recorded = await this.d.repo.recordAttempt(id, updates, next, lastError, this.d.clock.now());
     if (!recorded) return; // deleted while we were delivering
     if (failed.length) await this.bounce(msg, failed, s, log);
-    const leftPending = msg.recipients.some((r) => r.state === 'pending' && !updates.some((u) => u.idx === r.idx && u.state !== 'pending'));
-    if (!leftPending) await this.finish(msg);
+    if (!stillPending.length) await this.finish(msg);
   }
 
   private async deliverBatch(msg: QueuedMessage, offset: number, route: Route, tls: TlsPolicy, addrs: string[], s: Settings): Promise<{ code: number; response: string; relay?: string }[]> {
@@ -300,9 +304,10 @@ export class QueueManager implements Intake {
     return end >= 0 ? all.subarray(0, end + 2) : all;
   }
 
+  /** Forgets a message whose recipients are all final: the queue row first, then the spool file. */
   private async finish(msg: QueuedMessage): Promise<void> {
     this.offsets.delete(msg.id);
+    await this.d.repo.forget(msg.id);
     await this.d.spool.remove(msg.id);
-    await this.d.repo.remove(msg.id);
   }
 }

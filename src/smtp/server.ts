@@ -130,6 +130,7 @@ export class SmtpService {
       size: s.mta.messageSizeLimit,
       maxRecipients: s.mta.maxRecipients,
       socketTimeout: s.mta.limits.commandTimeout * 1000,
+      greetPause: (ip: string) => (s.mta.limits.greetPause > 0 && !inNetworks(ip, s.mta.trustedNetworks) ? s.mta.limits.greetPause : 0),
       hideSTARTTLS: s.mta.tls.inbound === 'none',
       requestCert: s.mta.tls.clientCertificate !== 'ignore',
       rejectUnauthorized: s.mta.tls.clientCertificate === 'require',

@@ -5,7 +5,7 @@
  *
  * Every query names the node: each node has its own spool, and in a cluster they share this table.
  */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, QueueState, RecipientState } from './schema.ts';
 
 export interface NewQueuedMessage {
@@ -89,15 +89,51 @@ function likePattern(s: string): string {
   return `%${s.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+/** Case-insensitive substring match. ESCAPE is explicit: SQLite's LIKE has no default escape character, so
+ *  without it a filter containing `_` or `%` (e.g. `no_reply`) matched nothing there. */
+function ilike(column: 'sender' | 'address' | 'last_error', text: string) {
+  return sql<boolean>`lower(${sql.ref(column)}) like ${likePattern(text)} escape '\\'`;
+}
+
+/**
+ * Gathers calls made in the same tick into one unit of work (one transaction, one statement), so concurrent
+ * SMTP sessions share a commit instead of paying one each.
+ */
+class Batcher<T> {
+  private pending: { item: T; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private scheduled = false;
+  private readonly run: (items: T[]) => Promise<void>;
+  constructor(run: (items: T[]) => Promise<void>) { this.run = run; }
+
+  add(item: T): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ item, resolve, reject });
+      if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flush()); }
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending.splice(0, 500);
+    this.scheduled = this.pending.length > 0;
+    if (this.scheduled) setImmediate(() => this.flush());
+    this.run(batch.map((b) => b.item)).then(() => batch.forEach((b) => b.resolve()), (err) => batch.forEach((b) => b.reject(err)));
+  }
+}
+
 export class QueueRepo {
   private readonly db: Kysely<Database>;
-  constructor(db: Kysely<Database>) { this.db = db; }
+  private readonly inserts: Batcher<NewQueuedMessage>;
+  private readonly removals: Batcher<string>;
 
+  constructor(db: Kysely<Database>) {
+    this.db = db;
+    this.inserts = new Batcher((msgs) => this.db.transaction().execute(async (tx) => { for (const m of msgs) await this.insertOne(tx, m); }));
+    this.removals = new Batcher(async (ids) => { await this.db.deleteFrom('queue_messages').where('id', 'in', ids).execute(); });
+  }
+
+  /** Inserts messages with their recipients; calls in the same tick share one transaction. */
   async insert(msgs: NewQueuedMessage[]): Promise<void> {
-    if (!msgs.length) return;
-    await this.db.transaction().execute(async (tx) => {
-      for (const m of msgs) await this.insertOne(tx, m);
-    });
+    await Promise.all(msgs.map((m) => this.inserts.add(m)));
   }
 
   private async insertOne(tx: Transaction<Database>, m: NewQueuedMessage): Promise<void> {
@@ -126,18 +162,17 @@ export class QueueRepo {
     if (f.node) q = q.where('node', '=', f.node);
     if (f.id) q = q.where('id', '=', f.id);
     if (f.state) q = q.where('state', '=', f.state);
-    if (f.sender) q = q.where((eb) => eb(eb.fn('lower', ['sender']), 'like', likePattern(f.sender!)));
+    if (f.sender) q = q.where(ilike('sender', f.sender));
     if (f.recipient) {
-      const pat = likePattern(f.recipient);
-      q = q.where('id', 'in', (eb) => eb.selectFrom('queue_recipients').select('message_id')
-        .where((e) => e(e.fn('lower', ['address']), 'like', pat)));
+      const recipient = f.recipient;
+      q = q.where('id', 'in', (eb) => eb.selectFrom('queue_recipients').select('message_id').where(ilike('address', recipient)));
     }
     if (f.receivedAfter !== undefined) q = q.where('received_at', '>=', f.receivedAfter);
     if (f.receivedBefore !== undefined) q = q.where('received_at', '<', f.receivedBefore);
     if (f.minSize !== undefined) q = q.where('size', '>=', f.minSize);
     if (f.maxSize !== undefined) q = q.where('size', '<=', f.maxSize);
     if (f.minAttempts !== undefined) q = q.where('attempts', '>=', f.minAttempts);
-    if (f.error) q = q.where((eb) => eb(eb.fn('lower', ['last_error']), 'like', likePattern(f.error!)));
+    if (f.error) q = q.where(ilike('last_error', f.error));
     const rows = await q.orderBy('received_at').orderBy('id').limit(f.limit ?? 1000).offset(f.offset ?? 0).execute();
     if (!rows.length) return [];
     const ids = rows.map((r) => r.id);
@@ -197,9 +232,15 @@ export class QueueRepo {
     });
   }
 
+  /** Removes a message and its recipients; returns whether it existed. */
   async remove(id: string): Promise<boolean> {
     const res = await this.db.deleteFrom('queue_messages').where('id', '=', id).executeTakeFirst();
     return Number(res.numDeletedRows) > 0;
+  }
+
+  /** Removes a finished message; calls in the same tick share one statement. */
+  async forget(id: string): Promise<void> {
+    await this.removals.add(id);
   }
 
   /** Makes messages due now (all of a node's when `id` is omitted); held ones stay held. Returns how many. */
