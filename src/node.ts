@@ -58,6 +58,7 @@ export async function startNode(boot: Bootstrap, opts: NodeOptions = {}): Promis
     cleanups.unshift(async () => settings.unwatch());
 
     const spool = new Spool(boot.dataDir);
+    cleanups.unshift(async () => spool.close());
     const queue = new QueueManager({
       node: boot.node, settings, repo: new QueueRepo(store.db), spool, resolver, logger, clock, pollMs: opts.pollMs,
     });
@@ -100,6 +101,7 @@ export async function startNode(boot: Bootstrap, opts: NodeOptions = {}): Promis
         logger.info('stopping');
         await smtp.close();
         await queue.close();
+        spool.close();
         await http.close();
         settings.unwatch();
         await store.close();

@@ -55,6 +55,8 @@ export class QueueManager implements Intake {
   private readonly active = new Map<string, Promise<void>>();
   /** Where the message starts in the spool file, for messages accepted by this process (saves a read). */
   private readonly offsets = new Map<string, number>();
+  /** The bytes of small fresh messages, for their first attempt only (bounded by maxActive × 128 KiB). */
+  private readonly contents = new Map<string, Buffer>();
   private readonly maxActive: number;
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
@@ -118,6 +120,7 @@ export class QueueManager implements Intake {
       throw Replies.localError(err);
     }
     this.offsets.set(id, msg.offset);
+    if (msg.content && this.active.size < this.maxActive) this.contents.set(id, msg.content);
     this.startDelivery(id);
     return `2.0.0 Ok: queued as ${id}`;
   }
@@ -161,7 +164,7 @@ export class QueueManager implements Intake {
     if (this.d.settings.snapshot().mta.paused.sending) return;
     const p = this.attempt(id)
       .catch((err) => this.d.logger.error({ qid: id, err }, 'delivery attempt failed unexpectedly'))
-      .finally(() => { this.active.delete(id); });
+      .finally(() => { this.active.delete(id); this.contents.delete(id); });
     this.active.set(id, p);
   }
 
@@ -197,7 +200,10 @@ export class QueueManager implements Intake {
 
     const updates: RecipientUpdate[] = [];
     const failed: FailedRecipient[] = [];
-    if (now >= msg.expiresAt) {
+    // The lifetime in force now decides, measured from arrival (Postfix's maximal_queue_lifetime): an administrator
+    // who shortens or lengthens it expects queued messages to follow; `expiresAt` is only the value at arrival.
+    const lifetime = msg.isBounce ? s.mta.queue.bounceLifetime : s.mta.queue.lifetime;
+    if (now >= msg.receivedAt + lifetime * 1000) {
       for (const r of pending) {
         const diagnostic = `4.4.7 delivery time expired; last reply: ${r.lastResponse ?? msg.lastError ?? 'none'}`;
         updates.push({ idx: r.idx, state: 'failed', response: diagnostic });
@@ -258,8 +264,10 @@ export class QueueManager implements Intake {
       const targets = await resolveTargets(route, this.d.resolver);
       const opts = { hostname: s.mta.hostname, tls, timeoutMs: s.mta.queue.connectTimeout * 1000 };
       const relay = `${targets[0].name}[${targets[0].ip}]:${targets[0].port}`;
+      // Concurrency is per destination, but idle connections are pooled per destination and TLS policy: a
+      // connection opened under `none` or `may` must never carry mail for a domain that requires (verified) TLS.
       const r = await this.pool.withSlot(route.key, s.mta.queue.destinationConcurrency,
-        () => this.pool.send(route.key, targets, opts, msg.sender, addrs, () => this.d.spool.openMessage(msg.id, offset)));
+        () => this.pool.send(`${route.key}|${tls}`, targets, opts, msg.sender, addrs, () => this.contents.get(msg.id) ?? this.d.spool.openMessage(msg.id, offset)));
       return r.recipients.map((x) => ({ code: x.code, response: x.response, relay }));
     } catch (err) {
       if (err instanceof RoutingError) {

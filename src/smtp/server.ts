@@ -42,6 +42,8 @@ export interface AcceptedMessage {
   /** Byte offset of the message in the spool file. */
   offset: number;
   tls: boolean;
+  /** The message bytes when small enough to have been kept in memory while spooling (a read saved later). */
+  content?: Buffer;
 }
 
 /**
@@ -115,6 +117,14 @@ export class SmtpService {
     const closing = this.servers.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve())));
     const deadline = new Promise((r) => setTimeout(r, graceMs).unref());
     await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
+    // Sessions left hold nothing acknowledged (idle, or between commands): say 421 now rather than keep the
+    // stop waiting for the whole grace time (smtp-server itself would wait 30 s) and then drop them silently.
+    for (const { server } of this.servers) {
+      for (const c of (server as unknown as { connections: Set<{ send(code: number, text: string): void; close(): void }> }).connections) {
+        c.send(421, '4.3.2 Service shutting down, try again later');
+        c.close();
+      }
+    }
     await Promise.race([Promise.all(closing), deadline]);
     this.limits.stop();
   }
@@ -289,7 +299,7 @@ export class SmtpService {
     }
     const size = writer.messageSize;
     log.info({ client: envelope.clientIp, helo: envelope.helo, from: envelope.sender, rcpts: recipients.length, size, msgid: inspector.messageId, tls: !!session.secure, user: envelope.authUser ?? undefined }, 'accepted');
-    return this.deps.intake.accept({ envelope, size, messageId: inspector.messageId, offset: writer.offset, tls: !!session.secure });
+    return this.deps.intake.accept({ envelope, size, messageId: inspector.messageId, offset: writer.offset, tls: !!session.secure, content: writer.content() });
   }
 
   /** The session's socket, to lengthen its idle timeout while the message data arrives. */
