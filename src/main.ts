@@ -10,7 +10,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { loadBootstrap, ConfigError, type Bootstrap } from './config/bootstrap.ts';
-import { SettingsService, SettingsValidationError, diffSettings, formatChange, validateSettings } from './config/settings.ts';
+import { SettingsService, SettingsValidationError, diffSettings, formatChange, getPath, setPath, validateSettings } from './config/settings.ts';
 import { openStore, type Store } from './store/db.ts';
 import { SettingsRepo } from './store/settings-repo.ts';
 import { QueueRepo, type QueueFilter, type QueuedMessage } from './store/queue-repo.ts';
@@ -91,9 +91,9 @@ const commands: Record<string, Command> = {
     },
   },
   'settings import': {
-    summary: 'replace the settings with a document (YAML or JSON); --dry-run only prints the differences',
-    usage: 'moat settings import FILE [--dry-run] [--config FILE]',
-    options: { ...configOption, 'dry-run': { type: 'boolean', default: false } },
+    summary: 'replace the settings with a document (YAML or JSON), or only the groups named by --only; --dry-run prints the differences',
+    usage: 'moat settings import FILE [--only PATH[,PATH...]] [--dry-run] [--config FILE]   e.g. --only mta.domains,mta.relayHost',
+    options: { ...configOption, 'dry-run': { type: 'boolean', default: false }, only: { type: 'string' } },
     async run({ values, positionals }) {
       if (positionals.length !== 1) throw new UsageError('expected one FILE');
       let doc: unknown;
@@ -101,8 +101,22 @@ const commands: Record<string, Command> = {
         throw new Error(`cannot read ${positionals[0]}: ${((err as NodeJS.ErrnoException).code ?? (err as Error).message).split('\n')[0]}`);
       }
       const body = doc && typeof doc === 'object' && 'settings' in doc ? (doc as { settings: unknown }).settings : doc;
-      const next = validateSettings(body);
+      // An empty file (or an empty `settings:`) validated as `{}`, i.e. all defaults, and wiped every setting.
+      if (body == null) throw new Error(`${positionals[0]} holds no settings document`);
+      const only = values.only === undefined ? null : String(values.only).split(',').map((p) => p.trim()).filter(Boolean);
+      if (only && !only.length) throw new UsageError('--only needs at least one settings path');
       await withSettings(values, async (svc) => {
+        let merged: unknown = body;
+        if (only) {
+          // Chosen groups only: each named path is taken from the file, everything else stays as it is.
+          merged = svc.snapshot();
+          for (const p of only) {
+            const v = getPath(body, p);
+            if (v === undefined) throw new Error(`${positionals[0]} has no ${p}`);
+            merged = setPath(merged, p, v);
+          }
+        }
+        const next = validateSettings(merged);
         const changes = values['dry-run'] ? diffSettings(svc.snapshot(), next) : await svc.replace(next, who());
         for (const c of changes) out(`${values['dry-run'] ? 'would change' : 'changed'} ${formatChange(c)}`);
         out(changes.length ? (values['dry-run'] ? `${changes.length} change(s); nothing written (dry run)` : `settings version ${svc.version}`) : 'no changes');
@@ -216,7 +230,8 @@ const commands: Record<string, Command> = {
       await withStore(values, async (store, boot) => {
         const repo = new QueueRepo(store.db);
         const spool = new Spool(boot.dataDir);
-        const ids = id ? [id] : await repo.ids(boot.node);
+        // Only this node's entries: another node's spool files are not here, and it would queue them again.
+        const ids = id ? ((await repo.get(id))?.node === boot.node ? [id] : []) : await repo.ids(boot.node);
         let n = 0;
         for (const x of ids) {
           const existed = await repo.remove(x);
@@ -254,15 +269,16 @@ const commands: Record<string, Command> = {
   },
   'accounts add': {
     summary: 'create a local account (password read from stdin; used for SMTP AUTH on the submission listener)',
-    usage: 'moat accounts add NAME [--role ROLE] [--config FILE] < password',
-    options: { ...configOption, role: { type: 'string', default: 'user' } },
+    usage: 'moat accounts add NAME [--config FILE] < password',
+    options: configOption,
     async run({ values, positionals }) {
       if (positionals.length !== 1 || !/^[A-Za-z0-9._@+-]{1,128}$/.test(positionals[0])) throw new UsageError('expected one account NAME (letters, digits, . _ @ + -)');
       const password = await readPassword();
       await withStore(values, async (store) => {
         const repo = new AccountsRepo(store.db);
         if (await repo.find(positionals[0])) throw new Error(`account ${positionals[0]} exists`);
-        await repo.create(positionals[0], await hashPassword(password), values.role as string);
+        // Roles and permissions come with the accounts module; until then every account is a mail user.
+        await repo.create(positionals[0], await hashPassword(password), 'user');
         out(`account ${positionals[0].toLowerCase()} created`);
       });
     },
@@ -360,7 +376,14 @@ export async function main(argv: string[]): Promise<number> {
   const cmd = commands[name];
   const rest = argv.slice(name.split(' ').length);
   try {
-    const parsed = parseArgs({ args: rest, options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    // parseArgs takes `-1` for an unknown option; a negative number is a VALUE (`moat settings set
+    // mta.maxRecipients -1` must reach validation, which names the path and the reason), so shield it.
+    const shielded = rest.map((a) => (/^-\d/.test(a) ? `\0${a}` : a));
+    const parsed = parseArgs({ args: shielded, options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const unshield = (a: string) => (a.startsWith('\0') ? a.slice(1) : a);
+    parsed.positionals = parsed.positionals.map(unshield);
+    const values = parsed.values as Record<string, unknown>;
+    for (const [k, v] of Object.entries(values)) if (typeof v === 'string') values[k] = unshield(v);
     if (parsed.values.help) { out(`${cmd.summary}\n\nUsage: ${cmd.usage}`); return 0; }
     await cmd.run(parsed as never);
     return 0;
@@ -370,7 +393,9 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (err instanceof SettingsValidationError) {
-      process.stderr.write(`moat ${name}: settings refused, nothing changed:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
+      // One problem (e.g. an unknown path) is one line; several are listed one per line.
+      process.stderr.write(err.problems.length === 1 ? `moat ${name}: settings refused, nothing changed: ${err.problems[0]}\n`
+        : `moat ${name}: settings refused, nothing changed:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
       return 1;
     }
     const msg = err instanceof ConfigError ? err.message : (err as Error).message ?? String(err);

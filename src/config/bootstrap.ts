@@ -81,7 +81,7 @@ export function loadBootstrap(explicit?: string, env: NodeJS.ProcessEnv = proces
   const base = file && !env.MOAT_DATA_DIR ? dirname(resolve(file)) : process.cwd();
   const dataDir = isAbsolute(c.dataDir) ? c.dataDir : resolve(base, c.dataDir);
   return {
-    node: c.node ?? hostname().split('.')[0].replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) ?? 'moat',
+    node: c.node ?? (hostname().split('.')[0].replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'moat'),
     dataDir,
     databaseUrl: c.databaseUrl ?? `sqlite:${resolve(dataDir, 'moat.db')}`,
     listen: {

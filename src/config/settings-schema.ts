@@ -7,6 +7,7 @@
  * and reason of each problem; a refused document never replaces the one in force.
  */
 import { hostname as osHostname } from 'node:os';
+import { createSecureContext } from 'node:tls';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
@@ -23,6 +24,10 @@ export const hostPort = z.string().trim().regex(HOSTPORT_RE, 'expected host[:por
 }, 'port must be 1..65535');
 
 export const cidr = z.string().trim().refine((s) => {
+  // IPv4 must be dotted-quad decimal: ipaddr.js also takes `10` (= 0.0.0.10), `127.1` and octal `010.0.0.1`
+  // (= 8.0.0.1), so `10/8` used to pass and silently mean 0.0.0.0/8.
+  const addr = s.split('/')[0];
+  if (!addr.includes(':') && !ipaddr.IPv4.isValidFourPartDecimal(addr)) return false;
   try {
     if (s.includes('/')) ipaddr.parseCIDR(s); else ipaddr.parse(s);
     return true;
@@ -36,7 +41,7 @@ export const tlsOutbound = z.enum(['none', 'may', 'require', 'verify']);
 export const settingsSchema = z.object({
   mta: z.object({
     hostname: domainName.default(() => osHostname().toLowerCase()),
-    /** Greeting text after `220 `; empty means `<hostname> ESMTP`. */
+    /** Text added to the greeting: `220 <hostname> ESMTP <banner>`; empty by default. */
     banner: z.string().max(200).refine((s) => !/[\r\n]/.test(s), 'must be one line').default(''),
     domains: z.array(z.object({
       name: domainName,
@@ -54,7 +59,7 @@ export const settingsSchema = z.object({
       connectionRatePerClient: z.number().int().min(0).default(0),
       /** Messages per minute from one client IP; 0 = off. */
       messageRatePerClient: z.number().int().min(0).default(0),
-      /** Simultaneous connections in total; beyond it new clients get 421 4.3.2 and try later. */
+      /** Simultaneous connections in total; beyond it new clients get 421 4.7.0 and try later. */
       maxConnections: z.number().int().min(1).default(2000),
       /** Milliseconds to wait before greeting a client outside the trusted networks; a client that talks first
        *  gets 421 (early-talker detection, like Postfix's postscreen greet pause). 0 = greet at once. */
@@ -74,7 +79,7 @@ export const settingsSchema = z.object({
       retryMax: z.number().int().min(1).default(3600),
       /** Simultaneous outgoing connections per destination (next hop). */
       destinationConcurrency: z.number().int().min(1).default(20),
-      /** Seconds to wait for a next hop's replies before the attempt counts as a temporary failure. */
+      /** Seconds to wait for a next hop to connect and greet; later replies may take up to max(this, 60 s). */
       connectTimeout: z.number().int().min(1).default(30),
     }).strict().prefault({}),
     paused: z.object({
@@ -87,7 +92,10 @@ export const settingsSchema = z.object({
       outbound: tlsOutbound.default('may'),
       perDomain: z.array(z.object({ domain: domainName, outbound: tlsOutbound }).strict()).default([]),
       /** PEM certificate chain and key for STARTTLS; null = the self-signed pair generated on first start. */
-      certificate: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().nullable().default(null),
+      certificate: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict()
+        .refine((c) => { try { createSecureContext({ cert: c.cert, key: c.key }); return true; } catch { return false; } },
+          'not a usable PEM certificate chain and matching private key')
+        .nullable().default(null),
     }).strict().prefault({}),
     recipientVerification: z.object({
       /** off | static (the list below) | callout (ask the domain's next hop with RCPT TO). Never for trusted clients. */
@@ -98,7 +106,8 @@ export const settingsSchema = z.object({
       calloutPositiveTtl: seconds.default(86400),
       calloutNegativeTtl: seconds.default(3600),
       calloutTimeout: z.number().int().min(1).default(30),
-      /** Reject recipients (of any client) whose domain has neither MX nor A/AAAA. */
+      /** Refuse relayed recipients (non-local domains, from trusted or authenticated clients) whose domain has
+       *  neither MX nor A/AAAA, instead of queueing mail that can only bounce. */
       rejectUnresolvableDomain: z.boolean().default(false),
     }).strict().prefault({}),
     /** Require STARTTLS before AUTH on the submission listener (plain AUTH over cleartext is refused). */

@@ -26,6 +26,8 @@ export interface TransactionResult {
   /** Reply to DATA (or the error), for the log. */
   response: string;
   tls: boolean;
+  /** The host that answered, `name[ip]:port`. */
+  relay: string;
 }
 
 export class ConnectError extends Error {
@@ -121,14 +123,14 @@ export class ConnectionPool {
       try {
         const r = await this.transact(pc, sender, recipients, open);
         this.release(key, pc);
-        return r;
+        return { ...r, relay: `${target.name}[${target.ip}]:${target.port}` };
       } catch (err) {
         pc.broken = true;
         this.release(key, pc);
         // A reply from the server is an answer; a dropped connection means try the next host.
         if (codeOf(err, 0)) {
           const code = codeOf(err, 451);
-          return { recipients: recipients.map((address) => ({ address, code, response: errorText(err) })), response: errorText(err), tls: pc.conn.secure };
+          return { recipients: recipients.map((address) => ({ address, code, response: errorText(err) })), response: errorText(err), tls: pc.conn.secure, relay: `${target.name}[${target.ip}]:${target.port}` };
         }
         lastErr = err;
       }
@@ -177,7 +179,7 @@ export class ConnectionPool {
     });
   }
 
-  private transact(pc: PooledConnection, sender: string, recipients: string[], open: () => Readable | Buffer): Promise<TransactionResult> {
+  private transact(pc: PooledConnection, sender: string, recipients: string[], open: () => Readable | Buffer): Promise<Omit<TransactionResult, 'relay'>> {
     return new Promise((resolve, reject) => {
       const stream = open();
       pc.conn.send({ from: sender, to: recipients }, stream, (err, info) => {

@@ -263,12 +263,11 @@ export class QueueManager implements Intake {
     try {
       const targets = await resolveTargets(route, this.d.resolver);
       const opts = { hostname: s.mta.hostname, tls, timeoutMs: s.mta.queue.connectTimeout * 1000 };
-      const relay = `${targets[0].name}[${targets[0].ip}]:${targets[0].port}`;
       // Concurrency is per destination, but idle connections are pooled per destination and TLS policy: a
       // connection opened under `none` or `may` must never carry mail for a domain that requires (verified) TLS.
       const r = await this.pool.withSlot(route.key, s.mta.queue.destinationConcurrency,
         () => this.pool.send(`${route.key}|${tls}`, targets, opts, msg.sender, addrs, () => this.contents.get(msg.id) ?? this.d.spool.openMessage(msg.id, offset)));
-      return r.recipients.map((x) => ({ code: x.code, response: x.response, relay }));
+      return r.recipients.map((x) => ({ code: x.code, response: x.response, relay: r.relay }));
     } catch (err) {
       if (err instanceof RoutingError) {
         const code = err.permanent ? 550 : 451;

@@ -22,7 +22,6 @@ export class SmtpError extends Error {
 
 export const Replies = {
   relayDenied: () => new SmtpError(554, '5.7.1', 'Relay access denied'),
-  tooManyRecipients: () => new SmtpError(452, '4.5.3', 'Too many recipients'),
   messageTooBig: () => new SmtpError(552, '5.3.4', 'Message size exceeds fixed limit'),
   headerTooBig: () => new SmtpError(552, '5.3.4', 'Message header size exceeds limit'),
   tlsRequired: () => new SmtpError(530, '5.7.0', 'Must issue a STARTTLS command first'),

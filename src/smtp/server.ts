@@ -100,7 +100,8 @@ export class SmtpService {
         server.once('error', reject);
         server.listen(l.listen.port, l.listen.host, () => { server.off('error', reject); resolve(); });
       });
-      server.on('error', (err) => this.deps.logger.error({ err }, 'smtp listener error'));
+      // smtp-server reports clients' socket errors (resets, TLS failures) here: worth a debug line, no more.
+      server.on('error', (err) => this.deps.logger.debug({ err: (err as Error).message }, 'smtp client socket error'));
       const addr = server.server.address();
       const bound = typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : l.listen;
       this.servers.push({ kind: l.kind, server, address: bound });
@@ -142,6 +143,8 @@ export class SmtpService {
       socketTimeout: s.mta.limits.commandTimeout * 1000,
       greetPause: (ip: string) => (s.mta.limits.greetPause > 0 && !inNetworks(ip, s.mta.trustedNetworks) ? s.mta.limits.greetPause : 0),
       hideSTARTTLS: s.mta.tls.inbound === 'none',
+      hideENHANCEDSTATUSCODES: false,
+      allowInsecureAuth: !s.mta.authRequireTls,
       requestCert: s.mta.tls.clientCertificate !== 'ignore',
       rejectUnauthorized: s.mta.tls.clientCertificate === 'require',
     };
@@ -169,8 +172,7 @@ export class SmtpService {
       rejectOversized: false,
       authOptional: true,
       authMethods: ['PLAIN', 'LOGIN'],
-      disabledCommands: kind === 'smtp' || !this.deps.authenticator ? ['AUTH'] : [],
-      allowInsecureAuth: !s.mta.authRequireTls,
+      disabledCommands: this.disabledCommands(kind),
       maxAllowedUnauthenticatedCommands: false,
       onConnect: (session, cb) => this.onConnect(kind, session, cb),
       onClose: (session) => this.onClose(session),
@@ -197,7 +199,13 @@ export class SmtpService {
       return cb(refused === 'rate' ? Replies.rateLimited() : Replies.tooManyConnections());
     }
     state.counted = true;
+    // hideSTARTTLS only leaves STARTTLS out of the EHLO reply; with inbound TLS `none` the command is refused too.
+    if (s.mta.tls.inbound === 'none') (session as { disabledCommands?: string[] }).disabledCommands = [...this.disabledCommands(kind), 'STARTTLS'];
     cb();
+  }
+
+  private disabledCommands(kind: 'smtp' | 'submission'): string[] {
+    return kind === 'smtp' || !this.deps.authenticator ? ['AUTH'] : [];
   }
 
   private onClose(session: SMTPServerSession): void {
@@ -209,6 +217,9 @@ export class SmtpService {
   private onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, res?: { user?: unknown }) => void): void {
     const authn = this.deps.authenticator;
     const username = auth.username, password = auth.password;
+    // smtp-server enforces TLS before AUTH only while it offers STARTTLS; with inbound TLS `none` it would let a
+    // password through in clear, so the rule is checked here too.
+    if (this.deps.settings.snapshot().mta.authRequireTls && !session.secure) return cb(Replies.authRequiresTls());
     if (!authn || !username || typeof password !== 'string') return cb(Replies.authFailed());
     authn.check(username, password).then((user) => {
       if (!user) {
@@ -298,8 +309,9 @@ export class SmtpService {
       socket?.setTimeout(s.mta.limits.commandTimeout * 1000);
     }
     const size = writer.messageSize;
+    const reply = await this.deps.intake.accept({ envelope, size, messageId: inspector.messageId, offset: writer.offset, tls: !!session.secure, content: writer.content() });
     log.info({ client: envelope.clientIp, helo: envelope.helo, from: envelope.sender, rcpts: recipients.length, size, msgid: inspector.messageId, tls: !!session.secure, user: envelope.authUser ?? undefined }, 'accepted');
-    return this.deps.intake.accept({ envelope, size, messageId: inspector.messageId, offset: writer.offset, tls: !!session.secure, content: writer.content() });
+    return reply;
   }
 
   /** The session's socket, to lengthen its idle timeout while the message data arrives. */
