@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { Kysely, SqliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { openSqlite } from './sqlite-adapter.ts';
-import { migrate } from './migrations.ts';
+import { migrate, migrationNames } from './migrations.ts';
 import type { Database } from './schema.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -34,12 +34,30 @@ export function describeUrl(url: string): string {
 export async function openStore(url: string, opts: { migrate?: boolean } = {}): Promise<Store> {
   let db: Kysely<Database>;
   let dialect: Dialect;
+  let runMigrations = () => migrate(db as Kysely<unknown>, dialect);
   if (url.startsWith('sqlite:')) {
     const path = resolve(url.slice('sqlite:'.length));
     mkdirSync(dirname(path), { recursive: true });
-    const { kysely } = openSqlite(path);
+    const { raw, kysely } = openSqlite(path);
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: kysely }) });
     dialect = 'sqlite';
+    // Kysely's migration lock is a no-op on SQLite (it assumes one process). A node and the CLI opening a new
+    // file at once both ran 0001 ("table already exists"), so pending migrations run under BEGIN IMMEDIATE: the
+    // second process waits (busy_timeout) for the first's commit, then finds nothing left to do. An up-to-date
+    // file takes no write lock (opening it must not wait for, or stall, another connection's transaction).
+    runMigrations = async () => {
+      let applied: string[] = [];
+      try { applied = (raw.prepare('SELECT name FROM kysely_migration').all() as { name: string }[]).map((r) => r.name); } catch { /* new file */ }
+      if (migrationNames.every((n) => applied.includes(n))) return migrate(db as Kysely<unknown>, dialect);
+      raw.exec('BEGIN IMMEDIATE');
+      try {
+        await migrate(db as Kysely<unknown>, dialect, { disableTransactions: true });
+        raw.exec('COMMIT');
+      } catch (err) {
+        if (raw.isTransaction) raw.exec('ROLLBACK');
+        throw err;
+      }
+    };
   } else if (/^postgres(ql)?:\/\//.test(url)) {
     const pool = new pg.Pool({ connectionString: url, max: 10, types: pgTypes as pg.CustomTypesConfig });
     // An idle client that loses its server must not crash the node; the next query reports the error.
@@ -51,7 +69,7 @@ export async function openStore(url: string, opts: { migrate?: boolean } = {}): 
   }
   if (opts.migrate !== false) {
     try {
-      await migrate(db as Kysely<unknown>, dialect);
+      await runMigrations();
     } catch (err) {
       await db.destroy();
       throw err;

@@ -4,10 +4,12 @@
  */
 import { type Kysely, type Migration, Migrator } from 'kysely';
 
-const migrations: Record<string, Migration> = {
+// Built per dialect: the Migrator hands `up()` its own transaction-bound Kysely instance, so looking the dialect
+// up by that object (as before) always fell back to 'sqlite' and PostgreSQL got `accounts.id integer` without a
+// sequence (every account insert failed with a NOT NULL violation).
+const migrationsFor = (dialect: 'sqlite' | 'postgres'): Record<string, Migration> => ({
   '0001_foundation': {
     async up(db: Kysely<unknown>) {
-      const dialect = dialectOf(db);
       await db.schema.createTable('settings_versions')
         .addColumn('version', 'integer', (c) => c.primaryKey())
         .addColumn('document', 'text', (c) => c.notNull())
@@ -52,18 +54,15 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
-};
+});
 
-const dialects = new WeakMap<object, 'sqlite' | 'postgres'>();
-function dialectOf(db: Kysely<unknown>): 'sqlite' | 'postgres' { return dialects.get(db) ?? 'sqlite'; }
+/** Names of all migrations, in order (db.ts checks whether any is pending before it takes a write lock). */
+export const migrationNames: readonly string[] = Object.keys(migrationsFor('sqlite')).sort();
 
-export async function migrate(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> {
-  dialects.set(db, dialect);
-  return migrateToLatest(db);
-}
-
-async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+/** `disableTransactions`: the caller already holds a transaction (SQLite: BEGIN IMMEDIATE, see db.ts). */
+export async function migrate(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres', opts: { disableTransactions?: boolean } = {}): Promise<void> {
+  const migrations = migrationsFor(dialect);
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, disableTransactions: opts.disableTransactions });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

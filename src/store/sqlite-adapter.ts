@@ -14,7 +14,9 @@ export function openSqlite(path: string): { raw: DatabaseSync; kysely: SqliteDat
   const raw = new DatabaseSync(path);
   // WAL lets the CLI read and write while a node runs; NORMAL keeps commits cheap (the spool file, fsync'd before
   // 250, is the durable record of an accepted message; the store is its index and per-recipient state).
-  raw.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;');
+  // busy_timeout comes first: switching a new file to WAL takes a lock, and two processes opening it at once
+  // (a node and the CLI) otherwise failed at once with "database is locked".
+  raw.exec('PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
   // Kysely prepares every query it runs; the same few SQL texts repeat on the hot path, so prepared statements
   // are kept (at most 500, oldest dropped first).
   const cache = new Map<string, SqliteStatement>();
