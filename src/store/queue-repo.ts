@@ -116,7 +116,11 @@ class Batcher<T> {
     const batch = this.pending.splice(0, 500);
     this.scheduled = this.pending.length > 0;
     if (this.scheduled) setImmediate(() => this.flush());
-    this.run(batch.map((b) => b.item)).then(() => batch.forEach((b) => b.resolve()), (err) => batch.forEach((b) => b.reject(err)));
+    this.run(batch.map((b) => b.item)).then(() => batch.forEach((b) => b.resolve()), (err) => {
+      if (batch.length === 1) return batch[0].reject(err);
+      // One bad item must not fail the others that shared its transaction: each is tried alone.
+      for (const b of batch) this.run([b.item]).then(b.resolve, b.reject);
+    });
   }
 }
 
