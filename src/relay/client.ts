@@ -1,8 +1,9 @@
 /**
  * Outbound SMTP: connections to next hops through nodemailer's SMTPConnection, kept open and reused per
- * destination (RSET between messages, closed after 60 s idle or 100 messages), at most `destinationConcurrency`
- * per destination. One transaction yields a result per recipient: RCPT replies decide refused recipients; the
- * reply to the end of DATA decides the accepted ones.
+ * destination and TLS policy (RSET only after a refused transaction, closed after 60 s idle or 100 messages), at
+ * most `destinationConcurrency` per destination. A reused connection that turns out dead is replaced once before
+ * the attempt counts as failed. One transaction yields a result per recipient: RCPT replies decide refused
+ * recipients; the reply to the end of DATA decides the accepted ones.
  *
  * TLS policy per destination (RFC 3207, Postfix's smtp_tls_security_level):
  *   none     never STARTTLS;
@@ -113,34 +114,41 @@ export class ConnectionPool {
   async send(key: string, targets: Target[], opts: ConnectOptions, sender: string, recipients: string[], open: () => Readable | Buffer): Promise<TransactionResult> {
     let lastErr: unknown;
     for (const target of targets) {
-      let pc: PooledConnection;
-      try {
-        pc = await this.acquire(key, target, opts);
-      } catch (err) {
-        lastErr = err;
-        continue;
-      }
-      try {
-        const r = await this.transact(pc, sender, recipients, open);
-        this.release(key, pc);
-        return { ...r, relay: `${target.name}[${target.ip}]:${target.port}` };
-      } catch (err) {
-        pc.broken = true;
-        this.release(key, pc);
-        // A reply from the server is an answer; a dropped connection means try the next host.
-        if (codeOf(err, 0)) {
-          const code = codeOf(err, 451);
-          return { recipients: recipients.map((address) => ({ address, code, response: errorText(err) })), response: errorText(err), tls: pc.conn.secure, relay: `${target.name}[${target.ip}]:${target.port}` };
+      for (let fresh = false; ; fresh = true) {
+        let pc: PooledConnection;
+        try {
+          pc = await this.acquire(key, target, opts, fresh);
+        } catch (err) {
+          lastErr = err;
+          break;
         }
-        lastErr = err;
+        const reused = pc.uses > 0;
+        try {
+          const r = await this.transact(pc, sender, recipients, open);
+          this.release(key, pc);
+          return { ...r, relay: `${target.name}[${target.ip}]:${target.port}` };
+        } catch (err) {
+          pc.broken = true;
+          this.release(key, pc);
+          // A pooled connection the next hop dropped (or is closing with 421) while it sat idle says nothing about
+          // the host: try once more on a new connection instead of deferring the message.
+          if (reused && !fresh && (!codeOf(err, 0) || codeOf(err, 0) === 421)) { lastErr = err; continue; }
+          // A reply from the server is an answer; a dropped connection means try the next host.
+          if (codeOf(err, 0)) {
+            const code = codeOf(err, 451);
+            return { recipients: recipients.map((address) => ({ address, code, response: errorText(err) })), response: errorText(err), tls: pc.conn.secure, relay: `${target.name}[${target.ip}]:${target.port}` };
+          }
+          lastErr = err;
+          break;
+        }
       }
     }
     throw new ConnectError(`no next hop reachable: ${errorText(lastErr)}`);
   }
 
-  private async acquire(key: string, target: Target, opts: ConnectOptions): Promise<PooledConnection> {
+  private async acquire(key: string, target: Target, opts: ConnectOptions, fresh = false): Promise<PooledConnection> {
     const list = this.idle.get(key) ?? [];
-    while (list.length) {
+    while (!fresh && list.length) {
       const pc = list.pop()!;
       clearTimeout(pc.idleTimer);
       const state = pc.conn as unknown as { _destroyed?: boolean; _closing?: boolean };
@@ -193,6 +201,20 @@ export class ConnectionPool {
               recipients: recipients.map((address) => {
                 const r = by.get(address);
                 return { address, code: r ? codeOf(r, 450) : codeOf(err, 451), response: errorText(r ?? err) };
+              }),
+              response: errorText(err),
+              tls: pc.conn.secure,
+            });
+          }
+          // The end of DATA refused (or deferred) the message: that answer is for the recipients accepted at RCPT.
+          // Those refused or deferred at RCPT keep their own answer: a 451 there must not become a 5xx failure.
+          const atRcpt = (pc.conn as unknown as { _envelope?: { rejectedErrors?: { recipient: string; responseCode?: number; response?: string }[] } })._envelope?.rejectedErrors;
+          if (codeOf(err, 0) && atRcpt?.length) {
+            const by = new Map(atRcpt.map((r) => [r.recipient, r]));
+            return resolve({
+              recipients: recipients.map((address) => {
+                const r = by.get(address);
+                return r ? { address, code: codeOf(r, 450), response: errorText(r) } : { address, code: codeOf(err, 451), response: errorText(err) };
               }),
               response: errorText(err),
               tls: pc.conn.secure,
