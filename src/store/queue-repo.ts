@@ -126,18 +126,18 @@ class Batcher<T> {
 
 export class QueueRepo {
   private readonly db: Kysely<Database>;
-  private readonly inserts: Batcher<NewQueuedMessage>;
+  private readonly inserts: Batcher<NewQueuedMessage[]>;
   private readonly removals: Batcher<string>;
 
   constructor(db: Kysely<Database>) {
     this.db = db;
-    this.inserts = new Batcher((msgs) => this.db.transaction().execute(async (tx) => { for (const m of msgs) await this.insertOne(tx, m); }));
+    this.inserts = new Batcher((calls) => this.db.transaction().execute(async (tx) => { for (const m of calls.flat()) await this.insertOne(tx, m); }));
     this.removals = new Batcher(async (ids) => { await this.db.deleteFrom('queue_messages').where('id', 'in', ids).execute(); });
   }
 
-  /** Inserts messages with their recipients; calls in the same tick share one transaction. */
+  /** Inserts messages with their recipients, all or none; calls in the same tick share one transaction. */
   async insert(msgs: NewQueuedMessage[]): Promise<void> {
-    await Promise.all(msgs.map((m) => this.inserts.add(m)));
+    if (msgs.length) await this.inserts.add(msgs);
   }
 
   private async insertOne(tx: Transaction<Database>, m: NewQueuedMessage): Promise<void> {

@@ -411,6 +411,16 @@ for (const target of [sqliteTarget(), postgresTarget()]) {
       assert.equal(await repo.count(), 1);
     });
 
+    test('inserts from different callers share a transaction, but one bad call does not fail the others', async () => {
+      const repo = new QueueRepo(store.db);
+      await repo.insert([msg({ id: 'E1' })]);
+      // Same tick: both calls land in one batch; the duplicate E1 fails, E2 must still be stored.
+      const [dup, ok] = await Promise.allSettled([repo.insert([msg({ id: 'E1' })]), repo.insert([msg({ id: 'E2' })])]);
+      assert.equal(dup.status, 'rejected');
+      assert.equal(ok.status, 'fulfilled');
+      assert.ok(await repo.get('E2'));
+    });
+
     test('accounts: create, find (case-insensitive), setPassword, list, remove', async () => {
       const repo = new AccountsRepo(store.db);
       await repo.create('Alice', 'hash-1', 'user', T0);
