@@ -32,7 +32,7 @@ export async function startSink(opts: { port?: number; tls?: { key: string; cert
   const waiters: (() => void)[] = [];
   const sink: Partial<Sink> = { messages, failData: null };
   const server = new SMTPServer({
-    logger: false, authOptional: true, disableReverseLookup: true, hideSTARTTLS: !opts.tls, ...(opts.tls ?? {}),
+    logger: false, authOptional: true, disableReverseLookup: true, ...(opts.tls ?? { disabledCommands: ['STARTTLS'] }),
     onRcptTo(addr, _s, cb) {
       const local = addr.address.split('@')[0];
       if (local.startsWith('reject')) return cb(Object.assign(new Error('5.1.1 no such user'), { responseCode: 550 }));
