@@ -37,4 +37,5 @@ export const Replies = {
   badRecipient: () => new SmtpError(553, '5.1.3', 'Recipient address rejected: bad address syntax'),
   authRequiresTls: () => new SmtpError(538, '5.7.11', 'Encryption required for requested authentication mechanism'),
   authFailed: () => new SmtpError(535, '5.7.8', 'Authentication credentials invalid'),
+  authTooManyFailures: () => new SmtpError(421, '4.7.0', 'Too many authentication failures, closing connection'),
 };

@@ -5,10 +5,13 @@
  * Policy, in the order a session meets it:
  *   connect   receiving paused → 421 4.3.2; total sessions, per-client sessions and per-client connection rate
  *             → 421 4.7.0 (back-pressure: the client retries later, memory stays bounded).
+ *   AUTH      submission listener only, after STARTTLS (`mta.authRequireTls`); wrong credentials → 535 5.7.8, the
+ *             third failure in a session → 421 4.7.0 and the connection is closed.
  *   MAIL      inbound TLS `require` without STARTTLS → 530 5.7.0; submission listener without AUTH (and not from
  *             a trusted network) → 530 5.7.0; per-client message rate → 450 4.7.1.
  *   RCPT      relay control (RFC 5321 §3.6, no open relay): a local domain from anyone; any domain from trusted
- *             networks or authenticated clients; otherwise 554 5.7.1. Then recipient verification for local
+ *             networks or authenticated clients; otherwise 554 5.7.1, also for a local domain with sender-specified
+ *             routing in the local part (`user%host@`, `host!user@`) from others. Then recipient verification for local
  *             domains (untrusted clients only). Recipient count limit → 452 4.5.3.
  *   DATA      streamed through the DataInspector (CRLF normalisation against smuggling, size and header limits)
  *             into the spool; fsync; then the Intake decides (scanning slots in there) and its answer is the
@@ -66,7 +69,10 @@ export interface SmtpListenerOptions {
   listen: ListenAddress;
 }
 
-interface SessionState { counted: boolean; trusted: boolean; kind: 'smtp' | 'submission' }
+interface SessionState { counted: boolean; trusted: boolean; kind: 'smtp' | 'submission'; authFailures: number }
+
+/** Failed AUTH attempts allowed in one session; the last one ends the session with 421 (against password guessing). */
+const MAX_AUTH_FAILURES = 3;
 
 export interface SmtpServiceDeps {
   settings: SettingsService;
@@ -83,6 +89,8 @@ export class SmtpService {
   private readonly servers: { kind: 'smtp' | 'submission'; server: SMTPServer; address?: ListenAddress }[] = [];
   private readonly limits = new ClientLimits();
   private readonly sessions = new Map<string, SessionState>();
+  /** The certificate the listeners present now. */
+  private certInUse: KeyPair | undefined;
   /** Messages between DATA and reply; shutdown waits for them. */
   private readonly inFlight = new Set<Promise<unknown>>();
 
@@ -152,8 +160,10 @@ export class SmtpService {
 
   private applySettings(s: Settings): void {
     for (const { server } of this.servers) Object.assign(server.options, this.serverOptions(s));
-    if (s.mta.tls.certificate) {
-      try { this.updateCertificate(s.mta.tls.certificate); } catch (err) {
+    // `null` means the self-signed pair again, so a certificate removed from the settings stops being served.
+    const pair = s.mta.tls.certificate ?? this.deps.tls;
+    if (pair.cert !== this.certInUse?.cert || pair.key !== this.certInUse?.key) {
+      try { this.updateCertificate(pair); this.certInUse = pair; } catch (err) {
         this.deps.logger.error({ err: (err as Error).message }, 'new TLS certificate refused; the previous one stays in use');
       }
     }
@@ -162,6 +172,7 @@ export class SmtpService {
   private createServer(kind: 'smtp' | 'submission'): SMTPServer {
     const s = this.deps.settings.snapshot();
     const pair = s.mta.tls.certificate ?? this.deps.tls;
+    this.certInUse = pair;
     const server = new SMTPServer({
       ...this.serverOptions(s),
       key: pair.key,
@@ -190,7 +201,7 @@ export class SmtpService {
     const s = this.deps.settings.snapshot();
     const ip = session.remoteAddress;
     const trusted = inNetworks(ip, s.mta.trustedNetworks);
-    const state: SessionState = { counted: false, trusted, kind };
+    const state: SessionState = { counted: false, trusted, kind, authFailures: 0 };
     this.sessions.set(session.id, state);
     if (s.mta.paused.receiving) return cb(Replies.receivingPaused());
     const refused = this.limits.open(ip, s.mta.limits, trusted);
@@ -224,6 +235,9 @@ export class SmtpService {
     authn.check(username, password).then((user) => {
       if (!user) {
         this.deps.logger.warn({ client: session.remoteAddress, user: username.slice(0, 100) }, 'smtp auth failed');
+        const state = this.sessions.get(session.id);
+        // smtp-server closes the connection after any 421 reply.
+        if (state && ++state.authFailures >= MAX_AUTH_FAILURES) return cb(Replies.authTooManyFailures());
         return cb(Replies.authFailed());
       }
       cb(null, { user });
@@ -250,7 +264,10 @@ export class SmtpService {
     const domain = domainOf(addr.address);
     const local = s.mta.domains.some((d) => d.local && d.name === domain);
     const privileged = state.trusted || !!session.user;
-    if (!local && !privileged) {
+    // Sender-specified routing in the local part (user%host@local, host!user@local) is relaying by the next hop's
+    // hand when it honours it; refused from untrusted clients (Postfix: allow_untrusted_routing = no).
+    const routed = /[%!]/.test(addr.address.slice(0, addr.address.lastIndexOf('@')));
+    if ((!local || routed) && !privileged) {
       this.deps.logger.info({ client: session.remoteAddress, rcpt: addr.address }, 'relay denied');
       throw Replies.relayDenied();
     }
