@@ -87,6 +87,7 @@ export async function startNode(boot: Bootstrap, opts: NodeOptions = {}): Promis
         return {
           ok: !stopping, node: boot.node, version: VERSION, settingsVersion: settings.version,
           queue: await new QueueRepo(store.db).count(boot.node), sessions: smtp.activeSessions, delivering: queue.activeCount,
+          memory: Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 1048576)])),
         };
       },
     });
