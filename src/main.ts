@@ -143,7 +143,16 @@ const commands: Record<string, Command> = {
     async run({ values, positionals }) {
       if (positionals.length !== 2) throw new UsageError('expected PATH and VALUE');
       await withSettings(values, async (svc) => {
-        const changes = await svc.set(positionals[0], parseValue(positionals[1]), who());
+        const parsed = parseValue(positionals[1]);
+        let changes;
+        try {
+          changes = await svc.set(positionals[0], parsed, who());
+        } catch (err) {
+          // `settings set mta.banner 2025` means the text "2025": when the YAML reading of VALUE is refused, the
+          // plain text is tried before giving up (and the first error is the one reported).
+          if (!(err instanceof SettingsValidationError) || typeof parsed === 'string') throw err;
+          changes = await svc.set(positionals[0], positionals[1], who()).catch(() => { throw err; });
+        }
         for (const c of changes) out(`changed ${formatChange(c)}`);
         out(changes.length ? `settings version ${svc.version}` : 'no changes');
       });

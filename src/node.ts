@@ -21,7 +21,8 @@ import { startHttp } from './api/server.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { systemResolver, type Resolver } from './platform/resolver.ts';
 import { systemClock, type Clock } from './platform/clock.ts';
-import { verifyPassword } from './accounts/passwords.ts';
+import { hashPassword, verifyPassword } from './accounts/passwords.ts';
+import { randomUUID } from 'node:crypto';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -55,6 +56,7 @@ export async function startNode(boot: Bootstrap, opts: NodeOptions = {}): Promis
     const settings = await SettingsService.open(new SettingsRepo(store.db), boot.settingsSeed);
     settings.watch(1000, (err) => logger.warn({ err: (err as Error).message }, 'settings refresh failed; keeping the settings in force'));
     settings.on('change', (_s, version) => logger.info({ version }, 'settings applied'));
+    if (settings.problem) logger.error({ problem: settings.problem }, 'newest settings version refused');
     cleanups.unshift(async () => settings.unwatch());
 
     const spool = new Spool(boot.dataDir);
@@ -66,13 +68,16 @@ export async function startNode(boot: Bootstrap, opts: NodeOptions = {}): Promis
     cleanups.unshift(() => queue.close());
 
     const accounts = new AccountsRepo(store.db);
+    let dummyHash: string | undefined;
     const tls = await ensureSelfSigned(boot.dataDir, settings.snapshot().mta.hostname);
     const smtp = new SmtpService({
       settings, spool, intake: queue, logger, verifier: new RecipientVerifier(resolver, () => clock.now()), tls,
       authenticator: {
         async check(username, password) {
           const acct = await accounts.find(username);
-          return acct && (await verifyPassword(password, acct.passwordHash)) ? acct.username : null;
+          // An unknown name costs the same scrypt work as a wrong password, so timing does not reveal accounts.
+          const ok = await verifyPassword(password, acct?.passwordHash ?? (dummyHash ??= await hashPassword(randomUUID())));
+          return acct && ok ? acct.username : null;
         },
       },
     });

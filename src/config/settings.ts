@@ -93,6 +93,10 @@ export class SettingsService extends EventEmitter<{ change: [Settings, number] }
   private readonly repo: SettingsRepo;
   private current: Settings;
   private currentVersion: number;
+  /** The newest version in the store, when it (and maybe others) could not be used; new versions go on top. */
+  private skippedVersion = 0;
+  /** Why the newest stored version is not in force, when it is not. */
+  problem: string | null = null;
   private timer: NodeJS.Timeout | undefined;
 
   private constructor(repo: SettingsRepo, settings: Settings, version: number) {
@@ -105,7 +109,25 @@ export class SettingsService extends EventEmitter<{ change: [Settings, number] }
   /** Loads the latest version; on an empty store validates and saves `seed` (or the defaults) as version 1. */
   static async open(repo: SettingsRepo, seed?: unknown, author = 'bootstrap'): Promise<SettingsService> {
     const latest = await repo.latest();
-    if (latest) return new SettingsService(repo, validateSettings(latest.document), latest.version);
+    if (latest) {
+      // A newest version this code cannot use (written by a newer node, or by hand) must not stop the node: it
+      // runs on the newest version that validates and says why; the next change is stored on top.
+      for (let v = latest.version; v > 0; v--) {
+        const doc = v === latest.version ? latest : await repo.get(v);
+        if (!doc) continue;
+        try {
+          const svc = new SettingsService(repo, validateSettings(doc.document), doc.version);
+          if (v !== latest.version) {
+            svc.skippedVersion = latest.version;
+            svc.problem = `settings version ${latest.version} is not valid here; running on version ${v}`;
+          }
+          return svc;
+        } catch (err) {
+          if (!(err instanceof SettingsValidationError)) throw err;
+        }
+      }
+      throw new SettingsValidationError([`no stored settings version is valid (newest: ${latest.version})`]);
+    }
     const settings = validateSettings(seed ?? {});
     try {
       const version = await repo.save(settings, author, 0);
@@ -126,7 +148,8 @@ export class SettingsService extends EventEmitter<{ change: [Settings, number] }
     const next = validateSettings(doc);
     const changes = diffSettings(this.current, next);
     if (!changes.length) return changes;
-    const version = await this.repo.save(next, author, this.currentVersion);
+    const version = await this.repo.save(next, author, Math.max(this.currentVersion, this.skippedVersion));
+    this.problem = null;
     this.apply(next, version);
     return changes;
   }
@@ -143,10 +166,20 @@ export class SettingsService extends EventEmitter<{ change: [Settings, number] }
   /** Reloads when the store holds a newer version than ours. */
   async refresh(): Promise<boolean> {
     const v = await this.repo.latestVersion();
-    if (v === this.currentVersion) return false;
+    if (v === this.currentVersion || v === this.skippedVersion) return false;
     const latest = await this.repo.latest();
     if (!latest) return false;
-    this.apply(validateSettings(latest.document), latest.version);
+    let next: Settings;
+    try {
+      next = validateSettings(latest.document);
+    } catch (err) {
+      // Reported once; the settings in force stay, and the next valid change goes on top of the bad version.
+      this.skippedVersion = latest.version;
+      this.problem = `settings version ${latest.version} is not valid here: ${(err as Error).message}`;
+      throw err;
+    }
+    this.problem = null;
+    this.apply(next, latest.version);
     return true;
   }
 

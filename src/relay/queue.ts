@@ -253,9 +253,11 @@ export class QueueManager implements Intake {
     }
     const lastError = stillPending[0]?.response ?? updates.find((u) => u.state === 'failed')?.response ?? null;
     const next = this.d.clock.now() + backoffMs(msg.attempts + 1, s);
+    // The DSN is queued before the attempt is recorded: a crash in between repeats the attempt (and perhaps the
+    // DSN) at the next start, where the other order would lose the DSN.
+    if (failed.length) await this.bounce(msg, failed, s, log);
     const recorded = await this.d.repo.recordAttempt(id, updates, next, lastError, this.d.clock.now());
     if (!recorded) return; // deleted while we were delivering
-    if (failed.length) await this.bounce(msg, failed, s, log);
     if (!stillPending.length) await this.finish(msg);
   }
 

@@ -260,6 +260,9 @@ export class SmtpService {
   private async onRcptTo(addr: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
     const s = this.deps.settings.snapshot();
     const state = this.sessions.get(session.id)!;
+    // RFC 5321 §4.5.1: a bare <postmaster> must be accepted; it means the postmaster of our first local domain.
+    const firstLocal = s.mta.domains.find((d) => d.local)?.name;
+    if (addr.address.toLowerCase() === 'postmaster' && firstLocal) addr.address = `postmaster@${firstLocal}`;
     if (!/^[^@\s]+@[^@\s]+$/.test(addr.address)) throw Replies.badRecipient();
     const domain = domainOf(addr.address);
     const local = s.mta.domains.some((d) => d.local && d.name === domain);

@@ -33,6 +33,11 @@ export class SettingsRepo {
     return row && { version: row.version, document: JSON.parse(row.document), author: row.author, createdAt: row.created_at };
   }
 
+  async get(version: number): Promise<SettingsVersion | undefined> {
+    const row = await this.db.selectFrom('settings_versions').selectAll().where('version', '=', version).executeTakeFirst();
+    return row && { version: row.version, document: JSON.parse(row.document), author: row.author, createdAt: row.created_at };
+  }
+
   async history(limit = 50): Promise<Omit<SettingsVersion, 'document'>[]> {
     const rows = await this.db.selectFrom('settings_versions').select(['version', 'author', 'created_at'])
       .orderBy('version', 'desc').limit(limit).execute();

@@ -91,6 +91,11 @@ describe('moat settings (CLI)', () => {
     assert.deepEqual(await get('mta.trustedNetworks'), ['10.0.0.0/8', '::1/128']);
   });
 
+  test('a value that reads as a number is taken as text where the setting is text', async () => {
+    await moatOk(['settings', 'set', 'mta.banner', '2025', ...cfg()]);
+    assert.equal(await get('mta.banner'), '2025');
+  });
+
   test('import --only takes the named groups from the file and leaves the rest', async () => {
     const file = join(dir, 'partial.yaml');
     writeFileSync(file, YAML.stringify({ settings: { mta: { maxRecipients: 7, banner: 'Only this' } } }));

@@ -220,6 +220,21 @@ describe('SettingsService', () => {
     assert.equal(await repo.latestVersion(), 0);
   });
 
+  test('a newest version this code cannot use does not stop a start: the newest valid one runs, changes go on top', async () => {
+    const repo = await freshRepo('future');
+    const v1 = await SettingsService.open(repo, { mta: { hostname: 'good.test' } });
+    // e.g. written by a newer node that knows a key this one does not
+    await repo.save({ mta: { hostname: 'newer.test', someFutureKey: true } }, 'newer-node', v1.version);
+    const svc = await SettingsService.open(repo);
+    assert.equal(svc.snapshot().mta.hostname, 'good.test');
+    assert.equal(svc.version, 1);
+    assert.match(svc.problem ?? '', /version 2 is not valid here; running on version 1/);
+    await svc.set('mta.banner', 'fixed', 'admin');
+    assert.equal(svc.version, 3, 'stored on top of the refused version');
+    assert.equal(svc.problem, null);
+    assert.equal((await SettingsService.open(repo)).snapshot().mta.banner, 'fixed');
+  });
+
   test('no seed: the defaults become version 1', async () => {
     const repo = await freshRepo('noseed');
     const svc = await SettingsService.open(repo);
@@ -326,6 +341,8 @@ describe('SettingsService', () => {
     assert.ok(errors[0] instanceof SettingsValidationError);
     assert.equal(watcher.snapshot(), snap);
     assert.equal(watcher.version, version);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(errors.length, 1, 'the refused version is reported once, not on every poll');
     watcher.unwatch();
   });
 });

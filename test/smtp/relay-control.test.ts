@@ -127,3 +127,21 @@ test('sender-specified routing (user%host@local, host!user@local) from an untrus
     await sink.close();
   }
 });
+
+test('a bare RCPT TO:<postmaster> is accepted from anyone and delivered to postmaster of the first local domain', async () => {
+  const sink = await startSink();
+  const node = await startTestNode({ settings: { mta: {
+    trustedNetworks: [], domains: [{ name: 'example.com', route: `127.0.0.1:${sink.port}` }],
+  } } });
+  const { wire } = await Wire.open(node.smtpPort);
+  try {
+    await wire.ehlo();
+    assert.equal((await wire.send('someone@far.test', ['PostMaster'], 'Subject: hi\r\n\r\nabuse report\r\n')).code, 250);
+    const [m] = await sink.waitFor(1);
+    assert.deepEqual(m.to, ['postmaster@example.com']);
+  } finally {
+    wire.destroy();
+    await node.cleanup();
+    await sink.close();
+  }
+});
