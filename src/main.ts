@@ -369,7 +369,7 @@ function help(): string {
   const groups = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(18)} ${c.summary}`);
   return ['Moat, the mail security gateway.', '', 'Usage: moat <command> [options]   (moat <command> --help for its options)', '', 'Commands:', ...groups, '',
     'Bootstrap config: --config FILE, else $MOAT_CONFIG, else ./moat.yaml if present; environment overrides:',
-    '  MOAT_DATA_DIR MOAT_DATABASE_URL MOAT_SMTP_LISTEN MOAT_SUBMISSION_LISTEN MOAT_HTTP_LISTEN MOAT_NODE_NAME MOAT_LOG_LEVEL'].join('\n');
+    '  MOAT_DATA_DIR MOAT_DATABASE_URL MOAT_SMTP_LISTEN MOAT_SUBMISSION_LISTEN MOAT_SUBMISSIONS_LISTEN MOAT_HTTP_LISTEN\n  MOAT_NODE_NAME MOAT_LOG_LEVEL'].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -83,6 +83,7 @@ export async function startNode(boot: Bootstrap, opts: NodeOptions = {}): Promis
     });
     const listeners: SmtpListenerOptions[] = [{ kind: 'smtp', listen: boot.listen.smtp }];
     if (boot.listen.submission) listeners.push({ kind: 'submission', listen: boot.listen.submission });
+    if (boot.listen.submissions) listeners.push({ kind: 'submissions', listen: boot.listen.submissions });
     cleanups.unshift(() => smtp.close());
     await smtp.listen(listeners);
 

@@ -67,6 +67,7 @@ export async function startSink(opts: { port?: number; tls?: { key: string; cert
 export interface TestNode extends MoatNode {
   smtpPort: number;
   submissionPort?: number;
+  submissionsPort?: number;
   httpPort: number;
   dataDir: string;
   /** Lines the node logged, parsed. */
@@ -78,6 +79,8 @@ export interface TestNode extends MoatNode {
 export interface TestNodeOptions extends NodeOptions {
   settings?: unknown;
   submission?: boolean;
+  /** Also listen for submission over implicit TLS. */
+  submissions?: boolean;
   databaseUrl?: string;
   dataDir?: string;
   nodeName?: string;
@@ -89,7 +92,7 @@ export async function startTestNode(o: TestNodeOptions = {}): Promise<TestNode> 
   const boot: Bootstrap = {
     ...loadBootstrap(undefined, {
       MOAT_DATA_DIR: dataDir, MOAT_SMTP_LISTEN: '127.0.0.1:0', MOAT_HTTP_LISTEN: '127.0.0.1:0', MOAT_NODE_NAME: o.nodeName ?? 'test',
-      ...(o.submission ? { MOAT_SUBMISSION_LISTEN: '127.0.0.1:0' } : {}), ...(o.databaseUrl ? { MOAT_DATABASE_URL: o.databaseUrl } : {}),
+      ...(o.submission ? { MOAT_SUBMISSION_LISTEN: '127.0.0.1:0' } : {}), ...(o.submissions ? { MOAT_SUBMISSIONS_LISTEN: '127.0.0.1:0' } : {}), ...(o.databaseUrl ? { MOAT_DATABASE_URL: o.databaseUrl } : {}),
     }),
     settingsSeed: o.settings ?? {},
   };
@@ -100,6 +103,7 @@ export async function startTestNode(o: TestNodeOptions = {}): Promise<TestNode> 
   return Object.assign(node, {
     smtpPort: node.smtp.address('smtp')!.port,
     submissionPort: node.smtp.address('submission')?.port,
+    submissionsPort: node.smtp.address('submissions')?.port,
     httpPort: httpAddr.port,
     dataDir,
     logs,

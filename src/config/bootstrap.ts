@@ -2,7 +2,8 @@
  * Bootstrap configuration: only what a node needs before it can reach the store — its name, data directory,
  * database URL, listen addresses and log level — plus an optional `settings:` seed applied on the very first
  * start. Read from `moat.yaml` (or `--config FILE`, or `MOAT_CONFIG`), then overridden by environment variables:
- * MOAT_NODE_NAME, MOAT_DATA_DIR, MOAT_DATABASE_URL, MOAT_SMTP_LISTEN, MOAT_SUBMISSION_LISTEN, MOAT_HTTP_LISTEN
+ * MOAT_NODE_NAME, MOAT_DATA_DIR, MOAT_DATABASE_URL, MOAT_SMTP_LISTEN, MOAT_SUBMISSION_LISTEN,
+ * MOAT_SUBMISSIONS_LISTEN, MOAT_HTTP_LISTEN
  * (`host:port`), MOAT_LOG_LEVEL. Everything else lives in the settings document in the store.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -31,6 +32,8 @@ const bootstrapSchema = z.object({
     smtp: listen.default('127.0.0.1:2525'),
     /** Submission listener (AUTH allowed, authenticated clients may relay); off when absent. */
     submission: listen.nullable().default(null),
+    /** Submission over implicit TLS (RFC 8314, usually port 465); off when absent. */
+    submissions: listen.nullable().default(null),
     http: listen.default('127.0.0.1:8080'),
   }).strict().prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -42,7 +45,7 @@ export interface Bootstrap {
   node: string;
   dataDir: string;
   databaseUrl: string;
-  listen: { smtp: ListenAddress; submission: ListenAddress | null; http: ListenAddress };
+  listen: { smtp: ListenAddress; submission: ListenAddress | null; submissions: ListenAddress | null; http: ListenAddress };
   logLevel: string;
   settingsSeed: unknown;
   /** The file read, if any. */
@@ -72,6 +75,7 @@ export function loadBootstrap(explicit?: string, env: NodeJS.ProcessEnv = proces
   if (env.MOAT_DATABASE_URL) merged.databaseUrl = env.MOAT_DATABASE_URL;
   if (env.MOAT_SMTP_LISTEN) l.smtp = env.MOAT_SMTP_LISTEN;
   if (env.MOAT_SUBMISSION_LISTEN) l.submission = env.MOAT_SUBMISSION_LISTEN;
+  if (env.MOAT_SUBMISSIONS_LISTEN) l.submissions = env.MOAT_SUBMISSIONS_LISTEN;
   if (env.MOAT_HTTP_LISTEN) l.http = env.MOAT_HTTP_LISTEN;
   if (env.MOAT_LOG_LEVEL) merged.logLevel = env.MOAT_LOG_LEVEL;
   const parsed = bootstrapSchema.safeParse(merged);
@@ -87,6 +91,7 @@ export function loadBootstrap(explicit?: string, env: NodeJS.ProcessEnv = proces
     listen: {
       smtp: parseListen(c.listen.smtp),
       submission: c.listen.submission ? parseListen(c.listen.submission) : null,
+      submissions: c.listen.submissions ? parseListen(c.listen.submissions) : null,
       http: parseListen(c.listen.http),
     },
     logLevel: c.logLevel,

@@ -65,11 +65,17 @@ export interface Authenticator {
 }
 
 export interface SmtpListenerOptions {
-  kind: 'smtp' | 'submission';
+  kind: ListenerKind;
   listen: ListenAddress;
 }
 
-interface SessionState { counted: boolean; trusted: boolean; kind: 'smtp' | 'submission'; authFailures: number }
+/**
+ * `smtp`: port 25 style, no AUTH. `submission`: STARTTLS and AUTH (port 587). `submissions`: the same over
+ * implicit TLS (port 465, RFC 8314). On both submission kinds an untrusted client must authenticate to send.
+ */
+export type ListenerKind = 'smtp' | 'submission' | 'submissions';
+
+interface SessionState { counted: boolean; trusted: boolean; kind: ListenerKind; authFailures: number }
 
 /** Failed AUTH attempts allowed in one session; the last one ends the session with 421 (against password guessing). */
 const MAX_AUTH_FAILURES = 3;
@@ -86,7 +92,7 @@ export interface SmtpServiceDeps {
 
 export class SmtpService {
   private readonly deps: SmtpServiceDeps;
-  private readonly servers: { kind: 'smtp' | 'submission'; server: SMTPServer; address?: ListenAddress }[] = [];
+  private readonly servers: { kind: ListenerKind; server: SMTPServer; address?: ListenAddress }[] = [];
   private readonly limits = new ClientLimits();
   private readonly sessions = new Map<string, SessionState>();
   /** The certificate the listeners present now. */
@@ -117,7 +123,7 @@ export class SmtpService {
     }
   }
 
-  address(kind: 'smtp' | 'submission'): ListenAddress | undefined {
+  address(kind: ListenerKind): ListenAddress | undefined {
     return this.servers.find((s) => s.kind === kind)?.address;
   }
 
@@ -169,7 +175,7 @@ export class SmtpService {
     }
   }
 
-  private createServer(kind: 'smtp' | 'submission'): SMTPServer {
+  private createServer(kind: ListenerKind): SMTPServer {
     const s = this.deps.settings.snapshot();
     const pair = s.mta.tls.certificate ?? this.deps.tls;
     this.certInUse = pair;
@@ -177,7 +183,7 @@ export class SmtpService {
       ...this.serverOptions(s),
       key: pair.key,
       cert: pair.cert,
-      secure: false,
+      secure: kind === 'submissions',
       logger: false,
       disableReverseLookup: true,
       rejectOversized: false,
@@ -197,7 +203,7 @@ export class SmtpService {
     return server;
   }
 
-  private onConnect(kind: 'smtp' | 'submission', session: SMTPServerSession, cb: (err?: Error) => void): void {
+  private onConnect(kind: ListenerKind, session: SMTPServerSession, cb: (err?: Error) => void): void {
     const s = this.deps.settings.snapshot();
     const ip = session.remoteAddress;
     const trusted = inNetworks(ip, s.mta.trustedNetworks);
@@ -215,7 +221,7 @@ export class SmtpService {
     cb();
   }
 
-  private disabledCommands(kind: 'smtp' | 'submission'): string[] {
+  private disabledCommands(kind: ListenerKind): string[] {
     return kind === 'smtp' || !this.deps.authenticator ? ['AUTH'] : [];
   }
 
@@ -248,7 +254,7 @@ export class SmtpService {
     const s = this.deps.settings.snapshot();
     const state = this.sessions.get(session.id)!;
     if (s.mta.tls.inbound === 'require' && !session.secure) return cb(Replies.tlsRequired());
-    if (state.kind === 'submission' && !session.user && !state.trusted) return cb(new SmtpError(530, '5.7.0', 'Authentication required'));
+    if (state.kind !== 'smtp' && !session.user && !state.trusted) return cb(new SmtpError(530, '5.7.0', 'Authentication required'));
     if (addr.address && !/^[^@\s]+@[^@\s]+$/.test(addr.address)) return cb(Replies.badSender());
     if (!this.limits.message(session.remoteAddress, s.mta.limits.messageRatePerClient, state.trusted || !!session.user)) {
       this.deps.logger.warn({ client: session.remoteAddress }, 'message rate limit');

@@ -195,3 +195,21 @@ test('swaks: STARTTLS + AUTH LOGIN on the submission port relays; a wrong passwo
     await sink.close();
   }
 });
+
+test('submission over implicit TLS (RFC 8314, port 465 style): TLS from the first byte, AUTH, relay; no AUTH means 530', async () => {
+  const sink = await startSink();
+  const node = await startTestNode({ submissions: true, settings: { mta: { hostname: 'gw.moat.test', trustedNetworks: ['192.0.2.0/24'], relayHost: `127.0.0.1:${sink.port}` } } });
+  try {
+    await new AccountsRepo(node.store.db).create(USER, await hashPassword(PASS), 'user');
+    const info = await client(node.submissionsPort!, { secure: true, auth: { user: USER, pass: PASS } })
+      .sendMail({ from: 'alice@inside.test', to: 'dest@far.test', subject: 'implicit', text: 'over TLS' });
+    assert.match(info.response, /^250 2\.0\.0 Ok: queued as/);
+    const [m] = await sink.waitFor(1);
+    assert.match(m.data.toString(), /^Received: [^]*? with ESMTPSA id /);
+    // An unauthenticated client cannot send here, TLS or not.
+    await assert.rejects(client(node.submissionsPort!, { secure: true }).sendMail({ from: 'x@inside.test', to: 'y@far.test', text: 'no auth' }), /530/);
+  } finally {
+    await node.cleanup();
+    await sink.close();
+  }
+});
