@@ -11,14 +11,23 @@
  *
  * Every file operation is asynchronous (libuv's thread pool): while fsyncs commit the file system's journal,
  * even a file creation or rename waits for the commit, and doing those on the event loop stalled every session
- * (measured: 548 vs 1,165 spool cycles/s with 20 concurrent writers).
+ * (measured: 548 vs 1,165 spool cycles/s with 20 concurrent writers). The one exception is closing a file
+ * that was just fsync'd: nothing is left to flush, so it is done in place and saves a thread-pool hop.
  */
 
 function fsyncAsync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
 }
-import { mkdirSync, readdirSync, rmSync, createReadStream, openSync, closeSync, fsync, type ReadStream } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+
+function openAsync(path: string, flags: string, mode: number): Promise<number> {
+  return new Promise((resolve, reject) => openCb(path, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+function writeAsync(fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> {
+  return new Promise((resolve, reject) => writeCb(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
+}
+import { mkdirSync, readdirSync, rmSync, createReadStream, openSync, closeSync, fsync, open as openCb, write as writeCb, type ReadStream } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { QUEUE_ID_RE } from '../platform/ids.ts';
@@ -85,8 +94,8 @@ export class Spool {
 
   /** Starts a new spool file in incoming/ with its envelope line. */
   async create(env: Envelope): Promise<SpoolWriter> {
-    const fh = await open(join(this.incomingDir, env.id), 'wx', 0o600);
-    return new SpoolWriter(this, fh, env);
+    const fd = await openAsync(join(this.incomingDir, env.id), 'wx', 0o600);
+    return new SpoolWriter(this, fd, env);
   }
 
   close(): void { this.queueSync.close(); }
@@ -140,7 +149,7 @@ export class SpoolWriter extends Writable {
   /** Byte offset of the message in the file (after the envelope line). */
   readonly offset: number;
   private readonly spool: Spool;
-  private readonly fh: FileHandle;
+  private readonly fd: number;
   private pos = 0;
   /** The whole file while it is small enough to keep (see `content`); null once it has grown past that. */
   private kept: Buffer[] | null = [];
@@ -148,10 +157,10 @@ export class SpoolWriter extends Writable {
   private bufferedBytes = 0;
   private fileClosed = false;
 
-  constructor(spool: Spool, fh: FileHandle, env: Envelope) {
+  constructor(spool: Spool, fd: number, env: Envelope) {
     super({ highWaterMark: 256 * 1024 });
     this.spool = spool;
-    this.fh = fh;
+    this.fd = fd;
     this.envelope = env;
     const line = Buffer.from(JSON.stringify(env) + '\n');
     this.offset = line.length;
@@ -184,9 +193,9 @@ export class SpoolWriter extends Writable {
     if (this.kept && this.pos + buf.length <= KEEP_MAX) this.kept.push(buf); else this.kept = null;
     let off = 0;
     while (off < buf.length) {
-      const { bytesWritten } = await this.fh.write(buf, off, buf.length - off, this.pos);
-      off += bytesWritten;
-      this.pos += bytesWritten;
+      const n = await writeAsync(this.fd, buf, off, buf.length - off, this.pos);
+      off += n;
+      this.pos += n;
     }
   }
 
@@ -205,21 +214,21 @@ export class SpoolWriter extends Writable {
   /** fsync, close, rename into queue/, fsync the directory. After this resolves the message is durable. */
   async commit(): Promise<void> {
     if (!this.writableFinished) await new Promise<void>((res, rej) => { this.end(); this.once('finish', res); this.once('error', rej); });
-    await this.fh.sync();
-    await this.closeFile();
+    await fsyncAsync(this.fd);
+    this.closeFile();
     await this.spool.publish(this.envelope.id);
   }
 
   /** Drops the half-written file. Safe to call more than once and after errors. */
   async abort(): Promise<void> {
     this.destroy();
-    await this.closeFile().catch(() => {});
+    try { this.closeFile(); } catch { /* already closed */ }
     await this.spool.discardIncoming(this.envelope.id);
   }
 
-  private async closeFile(): Promise<void> {
+  private closeFile(): void {
     if (this.fileClosed) return;
     this.fileClosed = true;
-    await this.fh.close();
+    closeSync(this.fd);
   }
 }
