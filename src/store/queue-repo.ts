@@ -126,18 +126,24 @@ class Batcher<T> {
 
 export class QueueRepo {
   private readonly db: Kysely<Database>;
-  private readonly inserts: Batcher<NewQueuedMessage[]>;
-  private readonly removals: Batcher<string>;
+  /** New messages and finished ones, written together: one transaction (one commit) per tick. */
+  private readonly writes: Batcher<{ insert: NewQueuedMessage[] } | { forget: string }>;
 
   constructor(db: Kysely<Database>) {
     this.db = db;
-    this.inserts = new Batcher((calls) => this.db.transaction().execute(async (tx) => { for (const m of calls.flat()) await this.insertOne(tx, m); }));
-    this.removals = new Batcher(async (ids) => { await this.db.deleteFrom('queue_messages').where('id', 'in', ids).execute(); });
+    this.writes = new Batcher((items) => this.db.transaction().execute(async (tx) => {
+      const forget: string[] = [];
+      for (const it of items) {
+        if ('forget' in it) forget.push(it.forget);
+        else for (const m of it.insert) await this.insertOne(tx, m);
+      }
+      for (let i = 0; i < forget.length; i += 500) await tx.deleteFrom('queue_messages').where('id', 'in', forget.slice(i, i + 500)).execute();
+    }));
   }
 
   /** Inserts messages with their recipients, all or none; calls in the same tick share one transaction. */
   async insert(msgs: NewQueuedMessage[]): Promise<void> {
-    if (msgs.length) await this.inserts.add(msgs);
+    if (msgs.length) await this.writes.add({ insert: msgs });
   }
 
   private async insertOne(tx: Transaction<Database>, m: NewQueuedMessage): Promise<void> {
@@ -244,7 +250,7 @@ export class QueueRepo {
 
   /** Removes a finished message; calls in the same tick share one statement. */
   async forget(id: string): Promise<void> {
-    await this.removals.add(id);
+    await this.writes.add({ forget: id });
   }
 
   /** Makes messages due now (all of a node's when `id` is omitted); held ones stay held. Returns how many. */
