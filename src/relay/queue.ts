@@ -55,6 +55,12 @@ export class QueueManager implements Intake {
   private readonly active = new Map<string, Promise<void>>();
   /** Where the message starts in the spool file, for messages accepted by this process (saves a read). */
   private readonly offsets = new Map<string, number>();
+  /**
+   * Destinations that could not be reached at all (no host answered), until when and why. Messages for them are
+   * deferred at once instead of each waiting out its own connection timeouts, as Postfix's queue manager does
+   * with a dead destination; the mark lasts min(retryInitial, 60 s) and is cleared by the next success.
+   */
+  private readonly dead = new Map<string, { until: number; reason: string }>();
   /** The bytes of small fresh messages, for their first attempt only (bounded by maxActive × 128 KiB). */
   private readonly contents = new Map<string, Buffer>();
   private readonly maxActive: number;
@@ -262,14 +268,35 @@ export class QueueManager implements Intake {
   }
 
   private async deliverBatch(msg: QueuedMessage, offset: number, route: Route, tls: TlsPolicy, addrs: string[], s: Settings): Promise<{ code: number; response: string; relay?: string }[]> {
+    const deadReply = () => {
+      const d = this.dead.get(route.key);
+      if (!d || d.until <= this.d.clock.now()) return undefined;
+      return addrs.map(() => ({ code: 451, response: `451 4.4.1 ${d.reason} (destination unreachable, not retried before ${new Date(d.until).toISOString()})` }));
+    };
     try {
+      const early = deadReply();
+      if (early) return early;
       const targets = await resolveTargets(route, this.d.resolver);
       const opts = { hostname: s.mta.hostname, tls, timeoutMs: s.mta.queue.connectTimeout * 1000 };
       // Concurrency is per destination, but idle connections are pooled per destination and TLS policy: a
       // connection opened under `none` or `may` must never carry mail for a domain that requires (verified) TLS.
-      const r = await this.pool.withSlot(route.key, s.mta.queue.destinationConcurrency,
-        () => this.pool.send(`${route.key}|${tls}`, targets, opts, msg.sender, addrs, () => this.contents.get(msg.id) ?? this.d.spool.openMessage(msg.id, offset)));
-      return r.recipients.map((x) => ({ code: x.code, response: x.response, relay: r.relay }));
+      const r = await this.pool.withSlot(route.key, s.mta.queue.destinationConcurrency, async () => {
+        // The destination may have been found dead while this message waited for a slot.
+        const late = deadReply();
+        if (late) return late;
+        try {
+          const res = await this.pool.send(`${route.key}|${tls}`, targets, opts, msg.sender, addrs, () => this.contents.get(msg.id) ?? this.d.spool.openMessage(msg.id, offset));
+          this.dead.delete(route.key);
+          return res.recipients.map((x) => ({ code: x.code, response: x.response, relay: res.relay }));
+        } catch (err) {
+          if (err instanceof ConnectError) {
+            if (this.dead.size > 10_000) this.dead.clear();
+            this.dead.set(route.key, { until: this.d.clock.now() + Math.min(s.mta.queue.retryInitial, 60) * 1000, reason: err.message });
+          }
+          throw err;
+        }
+      });
+      return r;
     } catch (err) {
       if (err instanceof RoutingError) {
         const code = err.permanent ? 550 : 451;
