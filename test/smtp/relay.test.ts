@@ -22,3 +22,36 @@ test('relays a message from a trusted client to the next hop, with a Received he
     await sink.close();
   }
 });
+
+test('one queue id follows a message through the log (accepted, delivered), and /healthz reports the node', async () => {
+  const sink = await startSink();
+  const node = await startTestNode({ settings: { mta: { relayHost: `127.0.0.1:${sink.port}` } } });
+  try {
+    const info = await client(node.smtpPort).sendMail({ from: 'alice@inside.test', to: 'bob@outside.test', subject: 'trace', text: 'x' });
+    const qid = /queued as ([0-9A-Z]{16})$/.exec(info.response)![1];
+    await sink.waitFor(1);
+    const lines = await (async () => {
+      for (let i = 0; i < 100; i++) {
+        const mine = node.logs.filter((l) => l.qid === qid);
+        if (mine.some((l) => l.msg === 'delivered')) return mine;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return node.logs.filter((l) => l.qid === qid);
+    })();
+    assert.deepEqual(lines.map((l) => l.msg), ['accepted', 'delivered']);
+    const delivered = lines[1];
+    assert.equal(delivered.to, 'bob@outside.test');
+    assert.equal(typeof delivered.delay, 'number');
+    assert.match(String(delivered.relay), new RegExp(`:${sink.port}$`));
+
+    const res = await fetch(`http://127.0.0.1:${node.httpPort}/healthz`);
+    assert.equal(res.status, 200);
+    const health = await res.json() as Record<string, unknown>;
+    assert.equal(health.ok, true);
+    assert.equal(health.node, 'test');
+    assert.equal(health.queue, 0);
+  } finally {
+    await node.cleanup();
+    await sink.close();
+  }
+});
