@@ -50,6 +50,13 @@ function tlsPolicyFor(domain: string, s: Settings): TlsPolicy {
 }
 
 export class QueueManager implements Intake {
+  readonly stage = 'queue' as const;
+  /**
+   * Called at start for each message left in spool/received/ (acknowledged, not yet processed when the node
+   * stopped); the scanning intake sets it to run the message through scanning and rules again. Without it such
+   * messages are queued as they are.
+   */
+  reprocess: ((id: string) => Promise<void>) | undefined;
   private readonly d: QueueManagerDeps;
   private readonly pool = new ConnectionPool();
   private readonly active = new Map<string, Promise<void>>();
@@ -77,9 +84,18 @@ export class QueueManager implements Intake {
 
   /** Reconciles spool and store, then starts the scheduler. */
   async start(): Promise<void> {
-    const { discarded, queued } = this.d.spool.recover();
+    const { discarded, queued: inQueue, received } = this.d.spool.recover();
     const rows = new Set(await this.d.repo.ids(this.d.node));
     let restored = 0, dropped = 0;
+    const queued = [...inQueue];
+    const toProcess: string[] = [];
+    for (const id of received) {
+      // Already queued before the crash (row written, file not yet moved): just finish the move.
+      if (rows.has(id) || !this.reprocess) {
+        await this.d.spool.promote(id);
+        queued.push(id);
+      } else toProcess.push(id);
+    }
     for (const id of queued) {
       if (rows.has(id)) continue;
       try {
@@ -100,7 +116,10 @@ export class QueueManager implements Intake {
       await this.d.repo.remove(id);
       dropped++;
     }
-    this.d.logger.info({ queued: queued.length, restored, dropped, discardedIncoming: discarded }, 'queue recovered');
+    this.d.logger.info({ queued: queued.length, restored, dropped, discardedIncoming: discarded, reprocessing: toProcess.length }, 'queue recovered');
+    for (const id of toProcess) {
+      this.reprocess!(id).catch((err) => this.d.logger.error({ qid: id, err: (err as Error).message }, 'reprocessing after restart failed; left in spool/received'));
+    }
     this.timer = setInterval(() => { void this.poll(); }, this.d.pollMs ?? 1000);
     this.timer.unref();
     void this.poll();

@@ -25,7 +25,7 @@ import type { SettingsService } from '../config/settings.ts';
 import type { Settings } from '../config/settings-schema.ts';
 import type { ListenAddress } from '../config/bootstrap.ts';
 import { newQueueId } from '../platform/ids.ts';
-import type { Spool, Envelope } from '../spool/spool.ts';
+import type { Spool, Envelope, Stage } from '../spool/spool.ts';
 import { domainOf } from '../relay/routing.ts';
 import { DataInspector } from './inspect.ts';
 import { Replies, SmtpError } from './errors.ts';
@@ -55,6 +55,9 @@ export interface AcceptedMessage {
  * and disposition plug in here; the default Intake queues every recipient.
  */
 export interface Intake {
+  /** Where SMTP puts the durable file before calling accept: `queue` (delivered as is) or `received` (to be
+   *  processed first; the Intake moves or replaces it). */
+  readonly stage: Stage;
   accept(msg: AcceptedMessage): Promise<string>;
 }
 
@@ -326,7 +329,7 @@ export class SmtpService {
         await writer.abort();
         throw inspector.error;
       }
-      await writer.commit();
+      await writer.commit(this.deps.intake.stage);
     } catch (err) {
       await writer.abort();
       throw err;

@@ -1,7 +1,9 @@
 /**
  * The spool: one file per accepted message, written once. Layout under `<dataDir>/spool/`:
  *   incoming/<id>   being received (discarded at start: never acknowledged)
- *   queue/<id>      acknowledged; waiting for or in delivery
+ *   received/<id>   acknowledged (or about to be), waiting for scanning and rules; processed again at start
+ *   queue/<id>      accepted for delivery; waiting for or in delivery
+ * Without scanning, SMTP commits straight into queue/.
  * A file is `<envelope JSON>\n<message bytes>`. The envelope line makes the file self-describing, so the queue
  * index can be rebuilt from the spool alone after a crash.
  *
@@ -31,6 +33,9 @@ import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { QUEUE_ID_RE } from '../platform/ids.ts';
+
+/** Where an acknowledged message waits: `received` (before scanning and rules) or `queue` (for delivery). */
+export type Stage = 'received' | 'queue';
 
 export interface Envelope {
   v: 1;
@@ -71,26 +76,35 @@ export class Spool {
   readonly root: string;
   readonly incomingDir: string;
   readonly queueDir: string;
+  readonly receivedDir: string;
   private readonly queueSync: DirSyncer;
+  private readonly receivedSync: DirSyncer;
 
   constructor(dataDir: string) {
     this.root = join(dataDir, 'spool');
     this.incomingDir = join(this.root, 'incoming');
     this.queueDir = join(this.root, 'queue');
-    mkdirSync(this.incomingDir, { recursive: true, mode: 0o700 });
-    mkdirSync(this.queueDir, { recursive: true, mode: 0o700 });
+    this.receivedDir = join(this.root, 'received');
+    for (const d of [this.incomingDir, this.queueDir, this.receivedDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
     this.queueSync = new DirSyncer(this.queueDir);
+    this.receivedSync = new DirSyncer(this.receivedDir);
   }
 
   /** Removes half-received files and returns the ids of every acknowledged message (start-up recovery). */
-  recover(): { discarded: number; queued: string[] } {
+  recover(): { discarded: number; queued: string[]; received: string[] } {
     let discarded = 0;
     for (const f of readdirSync(this.incomingDir)) { rmSync(join(this.incomingDir, f), { force: true }); discarded++; }
     const queued = readdirSync(this.queueDir).filter((f) => QUEUE_ID_RE.test(f)).sort();
-    return { discarded, queued };
+    const received = readdirSync(this.receivedDir).filter((f) => QUEUE_ID_RE.test(f)).sort();
+    return { discarded, queued, received };
   }
 
-  path(id: string): string { return join(this.queueDir, id); }
+  path(id: string, stage: Stage = 'queue'): string { return join(stage === 'queue' ? this.queueDir : this.receivedDir, id); }
+
+  /** Moves a processed message from received/ to queue/. Not fsync'd: after a crash it is in one or the other. */
+  async promote(id: string): Promise<void> {
+    await rename(this.path(id, 'received'), this.path(id, 'queue'));
+  }
 
   /** Starts a new spool file in incoming/ with its envelope line. */
   async create(env: Envelope): Promise<SpoolWriter> {
@@ -98,11 +112,11 @@ export class Spool {
     return new SpoolWriter(this, fd, env);
   }
 
-  close(): void { this.queueSync.close(); }
+  close(): void { this.queueSync.close(); this.receivedSync.close(); }
 
   /** Reads the envelope line of a queued file (recovery) and the offset where the message starts. */
-  async readEnvelope(id: string): Promise<{ envelope: Envelope; offset: number; size: number }> {
-    const fh = await open(this.path(id), 'r');
+  async readEnvelope(id: string, stage: Stage = 'queue'): Promise<{ envelope: Envelope; offset: number; size: number }> {
+    const fh = await open(this.path(id, stage), 'r');
     try {
       const { size } = await fh.stat();
       const head = Buffer.alloc(Math.min(size, 1 << 20));
@@ -118,18 +132,18 @@ export class Spool {
   }
 
   /** A stream of the message bytes (without the envelope line). */
-  openMessage(id: string, offset: number): ReadStream {
-    return createReadStream(this.path(id), { start: offset, highWaterMark: 256 * 1024 });
+  openMessage(id: string, offset: number, stage: Stage = 'queue'): ReadStream {
+    return createReadStream(this.path(id, stage), { start: offset, highWaterMark: 256 * 1024 });
   }
 
-  async remove(id: string): Promise<void> {
-    await unlink(this.path(id)).catch((err) => { if (err.code !== 'ENOENT') throw err; });
+  async remove(id: string, stage: Stage = 'queue'): Promise<void> {
+    await unlink(this.path(id, stage)).catch((err) => { if (err.code !== 'ENOENT') throw err; });
   }
 
   /** @internal called by SpoolWriter.commit */
-  async publish(id: string): Promise<void> {
-    await rename(join(this.incomingDir, id), this.path(id));
-    await this.queueSync.sync();
+  async publish(id: string, stage: Stage): Promise<void> {
+    await rename(join(this.incomingDir, id), this.path(id, stage));
+    await (stage === 'queue' ? this.queueSync : this.receivedSync).sync();
   }
 
   /** @internal */
@@ -211,12 +225,12 @@ export class SpoolWriter extends Writable {
   /** Size of the message part written so far. */
   get messageSize(): number { return this.pos + this.bufferedBytes - this.offset; }
 
-  /** fsync, close, rename into queue/, fsync the directory. After this resolves the message is durable. */
-  async commit(): Promise<void> {
+  /** fsync, close, rename into queue/ (or received/), fsync that directory. Then the message is durable. */
+  async commit(stage: Stage = 'queue'): Promise<void> {
     if (!this.writableFinished) await new Promise<void>((res, rej) => { this.end(); this.once('finish', res); this.once('error', rej); });
     await fsyncAsync(this.fd);
     this.closeFile();
-    await this.spool.publish(this.envelope.id);
+    await this.spool.publish(this.envelope.id, stage);
   }
 
   /** Drops the half-written file. Safe to call more than once and after errors. */

@@ -82,3 +82,33 @@ test('start-up recovery reconciles the spool and the queue index', async () => {
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('messages left in spool/received/ are processed again at start (reprocess hook), or queued as they are without one', async () => {
+  const dataDir = tempDir('moat-received-');
+  const sink = await startScriptedSink();
+  try {
+    const spool = new Spool(dataDir);
+    const envelope: Envelope = {
+      v: 1, id: newQueueId(), sender: 'alice@inside.test', recipients: ['bob@outside.test'], clientIp: '127.0.0.1', helo: 'client.test',
+      authUser: null, receivedAt: Date.now(), isBounce: false,
+    };
+    const w = await spool.create(envelope);
+    w.end(Buffer.from('Subject: waiting for a scan\r\n\r\nbody\r\n'));
+    await w.commit('received');
+    spool.close();
+    assert.deepEqual(spoolFiles(dataDir, 'queue'), []);
+
+    // No reprocess hook (scanning off): the message is queued as it is and delivered.
+    const node = await startTestNode({ dataDir, settings: { mta: { hostname: 'gw.moat.test', relayHost: `127.0.0.1:${sink.port}` } } });
+    try {
+      await eventually(() => sink.messages.length === 1, 15_000, 'delivery of the received message');
+      assert.match(sink.messages[0].data.toString(), /Subject: waiting for a scan/);
+      assert.ok(!existsSync(join(dataDir, 'spool', 'received', envelope.id)));
+    } finally {
+      await node.cleanup(true);
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+    await sink.close();
+  }
+});
