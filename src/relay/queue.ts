@@ -150,21 +150,56 @@ export class QueueManager implements Intake {
     return `2.0.0 Ok: queued as ${id}`;
   }
 
+  /**
+   * Queues a message taken in at the `received` stage unchanged (scanning found nothing to change for it): the
+   * row is written, then the file moves to queue/. A crash in between leaves a file in received/ with a row,
+   * which recovery just moves.
+   */
+  async acceptReceived(msg: AcceptedMessage, recipients = msg.envelope.recipients): Promise<string> {
+    const id = msg.envelope.id;
+    await this.insertRow({ ...msg.envelope, recipients }, msg.size, msg.messageId);
+    try {
+      await this.d.spool.promote(id);
+    } catch (err) {
+      await this.d.repo.remove(id).catch(() => {});
+      throw err;
+    }
+    this.offsets.set(id, msg.offset);
+    if (msg.content && this.active.size < this.maxActive) this.contents.set(id, msg.content);
+    this.startDelivery(id);
+    return id;
+  }
+
   /** Queues a message that Moat itself creates (DSN, notifications): spooled durably, then delivered normally. */
   async submit(sender: string, recipients: string[], content: Buffer, opts: { isBounce?: boolean } = {}): Promise<string> {
+    return this.submitStream(sender, recipients, content, opts);
+  }
+
+  /**
+   * Queues new message bytes (a DSN, or a copy rewritten by disposition) as a new queue entry: written to the
+   * spool and fsync'd before this resolves. `base` carries the original's client details for a rewritten copy.
+   */
+  async submitStream(sender: string, recipients: string[], content: Buffer | NodeJS.ReadableStream, opts: { isBounce?: boolean; base?: Envelope } = {}): Promise<string> {
     const now = this.d.clock.now();
     const envelope: Envelope = {
-      v: 1, id: newQueueId(now), sender, recipients, clientIp: '127.0.0.1', helo: 'localhost', authUser: null, receivedAt: now, isBounce: !!opts.isBounce,
+      v: 1, id: newQueueId(now), sender, recipients, clientIp: opts.base?.clientIp ?? '127.0.0.1', helo: opts.base?.helo ?? 'localhost',
+      authUser: opts.base?.authUser ?? null, receivedAt: opts.base?.receivedAt ?? now, isBounce: !!opts.isBounce,
     };
     const w = await this.d.spool.create(envelope);
     try {
-      w.end(content);
+      if (Buffer.isBuffer(content)) w.end(content);
+      else await new Promise<void>((resolve, reject) => {
+        (content as NodeJS.ReadableStream).on('error', reject);
+        w.on('error', reject);
+        w.on('finish', resolve);
+        (content as NodeJS.ReadableStream).pipe(w);
+      });
       await w.commit();
     } catch (err) {
       await w.abort();
       throw err;
     }
-    await this.insertRow(envelope, content.length, null);
+    await this.insertRow(envelope, w.messageSize, null);
     this.offsets.set(envelope.id, w.offset);
     this.startDelivery(envelope.id);
     return envelope.id;
