@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `moat` command. `moat start` runs a node in the foreground; the other subcommands work on the store named
- * by the same bootstrap config (settings, queue, accounts), so they work whether or not the node runs, and a
+ * by the same bootstrap config (settings, rules, queue, accounts), so they work whether or not the node runs, and a
  * running node picks their changes up within a second. Errors: one clear line on stderr, exit status 1
  * (2 for usage errors).
  */
@@ -15,6 +15,9 @@ import { openStore, type Store } from './store/db.ts';
 import { SettingsRepo } from './store/settings-repo.ts';
 import { QueueRepo, type QueueFilter, type QueuedMessage } from './store/queue-repo.ts';
 import { AccountsRepo } from './store/accounts-repo.ts';
+import { RulesRepo, RuleNotFoundError, ruleToDoc, type MoveTarget, type RuleChange, type StoredRule } from './store/rules-repo.ts';
+import { RuleValidationError } from './policy/schema.ts';
+import { MODES } from './policy/types.ts';
 import { Spool } from './spool/spool.ts';
 import { hashPassword } from './accounts/passwords.ts';
 import { QUEUE_ID_RE } from './platform/ids.ts';
@@ -25,10 +28,16 @@ interface Command {
   summary: string;
   usage: string;
   options?: ParseArgsConfig['options'];
-  run(args: { values: Record<string, string | boolean | undefined>; positionals: string[] }): Promise<void>;
+  run(args: { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] }): Promise<void>;
 }
 
 const configOption = { config: { type: 'string', short: 'c' } } as const;
+
+/** Options shared by `rules add` and `rules update`. */
+const ruleOptions = {
+  name: { type: 'string' }, mode: { type: 'string' }, sender: { type: 'string', multiple: true }, recipient: { type: 'string', multiple: true },
+  description: { type: 'string' }, 'from-file': { type: 'string' },
+} as const;
 
 function out(s: string): void { process.stdout.write(s.endsWith('\n') ? s : `${s}\n`); }
 
@@ -38,8 +47,8 @@ async function withStore<T>(values: Record<string, unknown>, fn: (store: Store, 
   try { return await fn(store, boot); } finally { await store.close(); }
 }
 
-async function withSettings<T>(values: Record<string, unknown>, fn: (svc: SettingsService, boot: Bootstrap) => Promise<T>): Promise<T> {
-  return withStore(values, async (store, boot) => fn(await SettingsService.open(new SettingsRepo(store.db), boot.settingsSeed), boot));
+async function withSettings<T>(values: Record<string, unknown>, fn: (svc: SettingsService, boot: Bootstrap, store: Store) => Promise<T>): Promise<T> {
+  return withStore(values, async (store, boot) => fn(await SettingsService.open(new SettingsRepo(store.db), boot.settingsSeed), boot, store));
 }
 
 function who(): string {
@@ -83,43 +92,67 @@ const commands: Record<string, Command> = {
     options: { ...configOption, format: { type: 'string', default: 'yaml' }, output: { type: 'string', short: 'o' } },
     async run({ values }) {
       if (values.format !== 'yaml' && values.format !== 'json') throw new UsageError('--format must be yaml or json');
-      await withSettings(values, async (svc) => {
-        const doc = { format: 'moat-settings/1', settingsVersion: svc.version, exportedAt: new Date().toISOString(), settings: svc.snapshot() };
+      await withSettings(values, async (svc, _boot, store) => {
+        const rules = (await new RulesRepo(store.db).list()).map(ruleToDoc);
+        const doc = { format: 'moat-settings/1', settingsVersion: svc.version, exportedAt: new Date().toISOString(), settings: svc.snapshot(), rules };
         const text = values.format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : YAML.stringify(doc);
         if (values.output) writeFileSync(values.output as string, text); else out(text);
       });
     },
   },
   'settings import': {
-    summary: 'replace the settings with a document (YAML or JSON), or only the groups named by --only; --dry-run prints the differences',
-    usage: 'moat settings import FILE [--only PATH[,PATH...]] [--dry-run] [--config FILE]   e.g. --only mta.domains,mta.relayHost',
+    summary: 'replace the settings (and the rules, when the document has `rules:`) with a document (YAML or JSON), or only the groups named by --only; --dry-run prints the differences',
+    usage: 'moat settings import FILE [--only PATH[,PATH...]] [--dry-run] [--config FILE]   e.g. --only mta.domains,mta.relayHost or --only rules',
     options: { ...configOption, 'dry-run': { type: 'boolean', default: false }, only: { type: 'string' } },
     async run({ values, positionals }) {
       if (positionals.length !== 1) throw new UsageError('expected one FILE');
+      const file = positionals[0];
       let doc: unknown;
-      try { doc = YAML.parse(readFileSync(positionals[0], 'utf8')); } catch (err) {
-        throw new Error(`cannot read ${positionals[0]}: ${((err as NodeJS.ErrnoException).code ?? (err as Error).message).split('\n')[0]}`);
+      try { doc = YAML.parse(readFileSync(file, 'utf8')); } catch (err) {
+        throw new Error(`cannot read ${file}: ${((err as NodeJS.ErrnoException).code ?? (err as Error).message).split('\n')[0]}`);
       }
-      const body = doc && typeof doc === 'object' && 'settings' in doc ? (doc as { settings: unknown }).settings : doc;
+      // An exported document (`format`, `settings`, `rules`) or a bare settings document.
+      const envelope = !!doc && typeof doc === 'object' && !Array.isArray(doc) && ['format', 'settings', 'rules'].some((k) => k in doc);
+      const body = envelope ? (doc as { settings?: unknown }).settings : doc;
+      const rulesBody = envelope ? (doc as { rules?: unknown }).rules : undefined;
       // An empty file (or an empty `settings:`) validated as `{}`, i.e. all defaults, and wiped every setting.
-      if (body == null) throw new Error(`${positionals[0]} holds no settings document`);
+      if (body == null && rulesBody === undefined) throw new Error(`${file} holds no settings document`);
       const only = values.only === undefined ? null : String(values.only).split(',').map((p) => p.trim()).filter(Boolean);
       if (only && !only.length) throw new UsageError('--only needs at least one settings path');
-      await withSettings(values, async (svc) => {
-        let merged: unknown = body;
-        if (only) {
-          // Chosen groups only: each named path is taken from the file, everything else stays as it is.
-          merged = svc.snapshot();
-          for (const p of only) {
-            const v = getPath(body, p);
-            if (v === undefined) throw new Error(`${positionals[0]} has no ${p}`);
-            merged = setPath(merged, p, v);
+      const settingsPaths = only?.filter((p) => p !== 'rules');
+      const withRules = only ? only.includes('rules') : rulesBody !== undefined;
+      const withSettingsDoc = only ? settingsPaths!.length > 0 : body != null;
+      if (withRules && rulesBody === undefined) throw new Error(`${file} has no rules`);
+      const dry = values['dry-run'] === true;
+      await withSettings(values, async (svc, _boot, store) => {
+        let next: ReturnType<typeof validateSettings> | undefined;
+        if (withSettingsDoc) {
+          let merged: unknown = body;
+          if (settingsPaths) {
+            // Chosen groups only: each named path is taken from the file, everything else stays as it is.
+            merged = svc.snapshot();
+            for (const p of settingsPaths) {
+              const v = getPath(body, p);
+              if (v === undefined) throw new Error(`${file} has no ${p}`);
+              merged = setPath(merged, p, v);
+            }
           }
+          next = validateSettings(merged);
         }
-        const next = validateSettings(merged);
-        const changes = values['dry-run'] ? diffSettings(svc.snapshot(), next) : await svc.replace(next, who());
-        for (const c of changes) out(`${values['dry-run'] ? 'would change' : 'changed'} ${formatChange(c)}`);
-        out(changes.length ? (values['dry-run'] ? `${changes.length} change(s); nothing written (dry run)` : `settings version ${svc.version}`) : 'no changes');
+        const rules = new RulesRepo(store.db);
+        // Both parts are validated before either is written.
+        const rulePlan = withRules ? await rules.planImport(rulesBody) : [];
+        const changes = next ? (dry ? diffSettings(svc.snapshot(), next) : await svc.replace(next, who())) : [];
+        for (const c of changes) out(`${dry ? 'would change' : 'changed'} ${formatChange(c)}`);
+        const ruleChanges = withRules && !dry ? await rules.importRules(rulesBody) : rulePlan;
+        for (const c of ruleChanges) out(formatRuleChange(c, dry));
+        const total = changes.length + ruleChanges.length;
+        if (!total) out('no changes');
+        else if (dry) out(`${total} change(s); nothing written (dry run)`);
+        else {
+          if (changes.length) out(`settings version ${svc.version}`);
+          if (ruleChanges.length) out(`${ruleChanges.length} rule change(s)`);
+        }
       });
     },
   },
@@ -327,6 +360,113 @@ const commands: Record<string, Command> = {
       });
     },
   },
+  'rules list': {
+    summary: 'list the processing rules in the order they are tried (Default last)',
+    usage: 'moat rules list [--json] [--config FILE]',
+    options: { ...configOption, json: { type: 'boolean', default: false } },
+    async run({ values }) {
+      await withStore(values, async (store) => {
+        const list = await new RulesRepo(store.db).list();
+        if (values.json) out(JSON.stringify(list, null, 2));
+        else { for (const l of rulesTable(list)) out(l); out(`${list.length} rule(s)`); }
+      });
+    },
+  },
+  'rules show': {
+    summary: 'show one rule in full (YAML, the format --from-file reads; --json for JSON)',
+    usage: 'moat rules show ID|NAME [--json] [--config FILE]',
+    options: { ...configOption, json: { type: 'boolean', default: false } },
+    async run({ values, positionals }) {
+      const ref = oneRuleRef(positionals);
+      await withStore(values, async (store) => {
+        const r = await new RulesRepo(store.db).get(ref);
+        if (!r) throw new RuleNotFoundError(ref);
+        if (values.json) { out(JSON.stringify(r, null, 2)); return; }
+        const { id, position, updatedAt, ...rest } = r;
+        const doc = ruleToDoc(rest as StoredRule);
+        out(YAML.stringify({ id, position, ...doc, updatedAt: new Date(updatedAt).toISOString() }));
+      });
+    },
+  },
+  'rules add': {
+    summary: 'add a rule, last above Default (settings not given start as the shipped Default rule has them)',
+    usage: 'moat rules add --name NAME [--mode scan|skip|reject|delete] [--sender S]... [--recipient R]... [--description TEXT]\n' +
+      '                 [--disabled] [--from-file RULE.yaml] [--config FILE]   e.g. --sender \'*@partner.example\' --sender 192.0.2.0/24',
+    options: { ...configOption, ...ruleOptions, disabled: { type: 'boolean', default: false } },
+    async run({ values, positionals }) {
+      if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} (the name goes with --name)`);
+      const input = ruleInput(values);
+      if (values.disabled) input.enabled = false;
+      if (typeof input.name !== 'string' || !input.name.trim()) throw new UsageError('give the rule a --name (or a name: in --from-file)');
+      await withStore(values, async (store) => {
+        const r = await new RulesRepo(store.db).create(input);
+        out(`added ${ruleLabel(r)} at position ${r.position}${r.enabled ? '' : ' (disabled)'}`);
+      });
+    },
+  },
+  'rules update': {
+    summary: 'change a rule: the options (and the fields in --from-file) replace those of the rule; the rest stays',
+    usage: 'moat rules update ID|NAME [--name NAME] [--mode MODE] [--sender S]... [--any-sender] [--recipient R]... [--any-recipient]\n' +
+      '                    [--description TEXT] [--from-file RULE.yaml] [--config FILE]',
+    options: { ...configOption, ...ruleOptions, 'any-sender': { type: 'boolean', default: false }, 'any-recipient': { type: 'boolean', default: false } },
+    async run({ values, positionals }) {
+      const ref = oneRuleRef(positionals);
+      if (values['any-sender'] && values.sender) throw new UsageError('--sender and --any-sender exclude each other');
+      if (values['any-recipient'] && values.recipient) throw new UsageError('--recipient and --any-recipient exclude each other');
+      const input = ruleInput(values);
+      if (values['any-sender']) input.senders = [];
+      if (values['any-recipient']) input.recipients = [];
+      if (!Object.keys(input).length) throw new UsageError('nothing to change: give options or --from-file');
+      await withStore(values, async (store) => {
+        const { before, after, changed } = await new RulesRepo(store.db).update(ref, input);
+        if (!changed) { out('no changes'); return; }
+        for (const c of diffSettings(ruleToDoc(before), ruleToDoc(after))) out(`changed ${formatChange(c)}`);
+        out(`updated ${ruleLabel(after)}`);
+      });
+    },
+  },
+  'rules delete': {
+    summary: 'delete a rule (the presets AllowList, DenyList and Default cannot be deleted)',
+    usage: 'moat rules delete ID|NAME [--config FILE]',
+    options: configOption,
+    async run({ values, positionals }) {
+      const ref = oneRuleRef(positionals);
+      await withStore(values, async (store) => { out(`deleted ${ruleLabel(await new RulesRepo(store.db).remove(ref))}`); });
+    },
+  },
+  'rules move': {
+    summary: 'move a rule to a position (1 = tried first) or above / below another rule; Default stays last',
+    usage: 'moat rules move ID|NAME --to N | --above ID|NAME | --below ID|NAME [--config FILE]',
+    options: { ...configOption, to: { type: 'string' }, above: { type: 'string' }, below: { type: 'string' } },
+    async run({ values, positionals }) {
+      const ref = oneRuleRef(positionals);
+      const given = (['to', 'above', 'below'] as const).filter((k) => values[k] !== undefined);
+      if (given.length !== 1) throw new UsageError('give exactly one of --to, --above, --below');
+      let target: MoveTarget;
+      if (given[0] === 'to') {
+        if (!/^\d+$/.test(String(values.to)) || Number(values.to) < 1) throw new UsageError('--to must be a position (1, 2, …)');
+        target = { to: Number(values.to) };
+      } else {
+        target = given[0] === 'above' ? { above: String(values.above) } : { below: String(values.below) };
+      }
+      await withStore(values, async (store) => {
+        const r = await new RulesRepo(store.db).move(ref, target);
+        out(`moved ${ruleLabel(r)} to position ${r.position}`);
+      });
+    },
+  },
+  'rules enable': {
+    summary: 'enable a rule',
+    usage: 'moat rules enable ID|NAME [--config FILE]',
+    options: configOption,
+    async run({ values, positionals }) { await setRuleEnabled(values, positionals, true); },
+  },
+  'rules disable': {
+    summary: 'disable a rule (it is skipped when rules are tried; Default cannot be disabled)',
+    usage: 'moat rules disable ID|NAME [--config FILE]',
+    options: configOption,
+    async run({ values, positionals }) { await setRuleEnabled(values, positionals, false); },
+  },
 };
 
 function oneIdOrAll(values: Record<string, unknown>, positionals: string[]): string | undefined {
@@ -354,6 +494,65 @@ async function setPaused(values: Record<string, unknown>, positionals: string[],
     await svc.set(`mta.paused.${what}`, paused, who());
     out(`${what} ${paused ? 'paused' : 'resumed'}`);
   });
+}
+
+function ruleLabel(r: { id: number; name: string }): string {
+  return `rule ${r.id} ${JSON.stringify(r.name)}`;
+}
+
+function oneRuleRef(positionals: string[]): string {
+  if (positionals.length !== 1 || !positionals[0].trim()) throw new UsageError('expected one rule ID or NAME');
+  return positionals[0].trim();
+}
+
+/** The rule input of `rules add` / `rules update`: the --from-file document, then the options over it. */
+function ruleInput(values: Record<string, unknown>): Record<string, unknown> {
+  let input: Record<string, unknown> = {};
+  const file = values['from-file'] as string | undefined;
+  if (file !== undefined) {
+    let doc: unknown;
+    try { doc = YAML.parse(readFileSync(file, 'utf8')); } catch (err) {
+      throw new Error(`cannot read ${file}: ${((err as NodeJS.ErrnoException).code ?? (err as Error).message).split('\n')[0]}`);
+    }
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${file} holds no rule (expected a YAML or JSON mapping such as the output of moat rules show)`);
+    input = doc as Record<string, unknown>;
+  }
+  if (values.mode !== undefined && !(MODES as readonly string[]).includes(values.mode as string)) throw new UsageError(`--mode must be one of ${MODES.join(', ')}`);
+  if (values.name !== undefined) input.name = values.name;
+  if (values.mode !== undefined) input.mode = values.mode;
+  if (values.description !== undefined) input.description = values.description;
+  if (values.sender !== undefined) input.senders = values.sender;
+  if (values.recipient !== undefined) input.recipients = values.recipient;
+  return input;
+}
+
+async function setRuleEnabled(values: Record<string, unknown>, positionals: string[], enabled: boolean): Promise<void> {
+  const ref = oneRuleRef(positionals);
+  await withStore(values, async (store) => {
+    const { rule, changed } = await new RulesRepo(store.db).setEnabled(ref, enabled);
+    out(changed ? `${enabled ? 'enabled' : 'disabled'} ${ruleLabel(rule)}` : `${ruleLabel(rule)} is already ${enabled ? 'enabled' : 'disabled'}`);
+  });
+}
+
+/** `rules list` as an aligned table. */
+function rulesTable(list: StoredRule[]): string[] {
+  const any = (xs: string[]) => (xs.length ? xs.join(', ') : '(any)');
+  const clip = (text: string) => (text.length > 40 ? `${text.slice(0, 39)}…` : text);
+  const rows = [['POS', 'ID', 'NAME', 'STATE', 'MODE', 'SENDERS', 'RECIPIENTS'],
+    ...list.map((r) => [String(r.position), String(r.id), r.name, r.enabled ? 'enabled' : 'disabled', r.mode, clip(any(r.senders)), clip(any(r.recipients))])];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  return rows.map((row) => row.map((c, i) => (i < 2 ? c.padStart(widths[i]) : i === row.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd());
+}
+
+function formatRuleChange(c: RuleChange, dry: boolean): string {
+  const verb = (done: string, would: string) => (dry ? `would ${would}` : done);
+  const show = (v: unknown) => (v === undefined ? '(absent)' : JSON.stringify(v));
+  switch (c.kind) {
+    case 'add': return `${verb('added', 'add')} rule ${JSON.stringify(c.rule)}`;
+    case 'delete': return `${verb('deleted', 'delete')} rule ${JSON.stringify(c.rule)}`;
+    case 'change': return `${verb('changed', 'change')} rule ${JSON.stringify(c.rule)}: ${c.path}: ${show(c.before)} -> ${show(c.after)}`;
+    case 'order': return `${verb('changed', 'change')} rule order: ${show(c.before)} -> ${show(c.after)}`;
+  }
 }
 
 async function readPassword(): Promise<string> {
@@ -405,6 +604,12 @@ export async function main(argv: string[]): Promise<number> {
       // One problem (e.g. an unknown path) is one line; several are listed one per line.
       process.stderr.write(err.problems.length === 1 ? `moat ${name}: settings refused, nothing changed: ${err.problems[0]}\n`
         : `moat ${name}: settings refused, nothing changed:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
+      return 1;
+    }
+    if (err instanceof RuleValidationError) {
+      const what = name === 'settings import' ? 'rules refused' : 'rule refused';
+      process.stderr.write(err.problems.length === 1 ? `moat ${name}: ${what}, nothing changed: ${err.problems[0]}\n`
+        : `moat ${name}: ${what}, nothing changed:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
       return 1;
     }
     const msg = err instanceof ConfigError ? err.message : (err as Error).message ?? String(err);

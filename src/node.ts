@@ -13,10 +13,15 @@ import { SettingsRepo } from './store/settings-repo.ts';
 import { QueueRepo } from './store/queue-repo.ts';
 import { AccountsRepo } from './store/accounts-repo.ts';
 import { Spool } from './spool/spool.ts';
-import { SmtpService, type SmtpListenerOptions } from './smtp/server.ts';
+import { SmtpService, type SmtpListenerOptions, type Intake } from './smtp/server.ts';
 import { RecipientVerifier } from './smtp/recipient-verify.ts';
 import { ensureSelfSigned } from './smtp/tls.ts';
 import { QueueManager } from './relay/queue.ts';
+import { ScanPool } from './scan/pool.ts';
+import { ScanningIntake } from './disposition/intake.ts';
+import { RulesRepo } from './store/rules-repo.ts';
+import { TrafficEventsRepo } from './store/events-repo.ts';
+import { fallbackDefault, type Rule } from './policy/index.ts';
 import { startHttp } from './api/server.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { systemResolver, type Resolver } from './platform/resolver.ts';
@@ -64,14 +69,37 @@ export async function startNode(boot: Bootstrap, opts: NodeOptions = {}): Promis
     const queue = new QueueManager({
       node: boot.node, settings, repo: new QueueRepo(store.db), spool, resolver, logger, clock, pollMs: opts.pollMs,
     });
+    const scanPool = new ScanPool();
+    cleanups.unshift(() => scanPool.close());
+    const rulesRepo = new RulesRepo(store.db);
+    let rulesCache: { at: number; rules: Rule[] } | undefined;
+    const scanning = new ScanningIntake({
+      node: boot.node, settings, spool, queue, scanning: scanPool, logger, events: new TrafficEventsRepo(store.db),
+      // Rules are read at most once a second (changes from the CLI or other nodes show within a second); if the
+      // store cannot be read, the last rules stay in force, or the shipped Default rule before any were read.
+      rules: async () => {
+        if (!rulesCache || clock.now() - rulesCache.at > 1000) {
+          try { rulesCache = { at: clock.now(), rules: await rulesRepo.list() }; } catch (err) {
+            logger.warn({ err: (err as Error).message }, 'rules could not be read; the previous rules stay in force');
+            if (!rulesCache) return [fallbackDefault()];
+          }
+        }
+        return rulesCache.rules;
+      },
+    });
     await queue.start();
     cleanups.unshift(() => queue.close());
+    // SMTP writes to spool/received/ while scanning is on (the scanning intake decides), else straight to queue/.
+    const intake: Intake = {
+      get stage() { return settings.snapshot().scan.enabled ? 'received' as const : 'queue' as const; },
+      accept: (msg) => (msg.stage === 'received' ? scanning.accept(msg) : queue.accept(msg)),
+    };
 
     const accounts = new AccountsRepo(store.db);
     let dummyHash: string | undefined;
     const tls = await ensureSelfSigned(boot.dataDir, settings.snapshot().mta.hostname);
     const smtp = new SmtpService({
-      settings, spool, intake: queue, logger, verifier: new RecipientVerifier(resolver, () => clock.now()), tls,
+      settings, spool, intake, logger, verifier: new RecipientVerifier(resolver, () => clock.now()), tls,
       authenticator: {
         async check(username, password) {
           const acct = await accounts.find(username);
@@ -108,6 +136,7 @@ export async function startNode(boot: Bootstrap, opts: NodeOptions = {}): Promis
         logger.info('stopping');
         await smtp.close();
         await queue.close();
+        await scanPool.close();
         spool.close();
         await http.close();
         settings.unwatch();

@@ -113,6 +113,35 @@ export const settingsSchema = z.object({
     /** Require STARTTLS before AUTH on the submission listener (plain AUTH over cleartext is refused). */
     authRequireTls: z.boolean().default(true),
   }).strict().prefault({}),
+  /** Scanning (SPEC §2–§3): which modules run on a message is the processing rules' business; these are the
+   *  engines' and the pipeline's settings. */
+  scan: z.object({
+    /** Off: messages are relayed without scanning or rules (a pure relay). */
+    enabled: z.boolean().default(true),
+    /** Seconds to wait for the verdict while the client waits after DATA; past it the message is accepted and
+     *  finished after queueing (a `reject` then becomes `delete`). */
+    inlineBudget: z.number().int().min(1).max(600).default(60),
+    /** Seconds a message may be scanned in all (SPEC §3.1: 180). */
+    maxScanTime: z.number().int().min(1).max(3600).default(180),
+    /** Add X-Moat-* status headers to delivered mail. */
+    statusHeaders: z.boolean().default(true),
+    antivirus: z.object({
+      builtin: z.boolean().default(true),
+      /** clamd over a unix socket or TCP; null = not used. */
+      clamav: z.object({
+        socket: z.string().min(1).optional(),
+        host: z.string().min(1).optional(),
+        port: z.number().int().min(1).max(65535).optional(),
+        timeout: z.number().int().min(1).default(30),
+      }).strict().refine((c) => !!c.socket || !!c.port, 'give socket or port').nullable().default(null),
+    }).strict().prefault({}),
+    limits: z.object({
+      maxDepth: z.number().int().min(1).max(100).default(32),
+      maxMembers: z.number().int().min(1).default(10_000),
+      /** Bytes unpacked from archives per message; beyond it the antivirus status is `error` (zip bombs). */
+      maxUnpackedBytes: z.number().int().min(1).default(512 * 1024 * 1024),
+    }).strict().prefault({}),
+  }).strict().prefault({}),
 }).strict();
 
 export type Settings = z.infer<typeof settingsSchema>;

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { rewriteMessage, emptyPlan } from './rewrite.ts';
+import { removeParts, type Removals } from './rewrite.ts';
+import { editMessage } from './headers.ts';
 
 const MSG = [
   'From: a@example.test',
@@ -31,32 +32,32 @@ const MSG = [
   '',
 ].join('\r\n');
 
-async function run(plan = emptyPlan(), input = MSG): Promise<string> {
+async function run(removals: Removals = new Map(), input = MSG): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const c of rewriteMessage(Readable.from([Buffer.from(input)]), plan)) chunks.push(c as Buffer);
+  for await (const c of removeParts(Readable.from([Buffer.from(input)]), removals)) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
 
-test('an empty plan changes nothing but removes forged X-Moat-* headers', async () => {
-  const out = await run();
-  assert.equal(out, MSG.replace('X-Moat-Antivirus: clean\r\n', ''));
+const edit = (input: string, e: Partial<Parameters<typeof editMessage>[1]>) =>
+  editMessage(Buffer.from(input, 'latin1'), { subjectTags: [], addHeaders: [], removeHeaders: [], ...e }).toString('latin1');
+
+test('no removals: the message passes byte for byte', async () => {
+  assert.equal(await run(), MSG);
 });
 
-test('subject tags are prepended once; status headers are added on top', async () => {
-  const plan = emptyPlan();
-  plan.subjectTags = ['[Infected]'];
-  plan.addHeaders = [['X-Moat-Antivirus', 'infected (Eicar-Test-Signature)'], ['X-Moat-Action', 'delete_attachment']];
-  const out = await run(plan);
-  assert.match(out, /^X-Moat-Antivirus: infected \(Eicar-Test-Signature\)\r\nX-Moat-Action: delete_attachment\r\n/);
+test('header edits: forged X-Moat-* removed, tags prepended once, status headers after our Received line', () => {
+  assert.equal(edit(MSG, {}), MSG.replace('X-Moat-Antivirus: clean\r\n', ''));
+  const withTrace = `Received: from x by gw\r\n\tfor <b@example.test>; date\r\n${MSG}`;
+  const out = edit(withTrace, { subjectTags: ['[Infected]'], addHeaders: [['X-Moat-Antivirus', 'infected (Eicar-Test-Signature)'], ['X-Moat-Action', 'delete_attachment']] });
+  assert.match(out, /^Received: from x by gw\r\n\tfor <b@example\.test>; date\r\nX-Moat-Antivirus: infected \(Eicar-Test-Signature\)\r\nX-Moat-Action: delete_attachment\r\nFrom: /);
   assert.match(out, /\r\nSubject: \[Infected\] Quarterly report\r\n/);
-  // Already tagged: not tagged twice.
-  const again = await run(plan, out);
-  assert.equal((again.match(/\[Infected\]/g) ?? []).length, 1);
+  assert.equal((edit(out, { subjectTags: ['[Infected]'] }).match(/\[Infected\]/g) ?? []).length, 1, 'not tagged twice');
+  // The body is untouched.
+  assert.ok(out.endsWith(MSG.slice(MSG.indexOf('\r\n\r\n'))));
 });
 
 test('delete_attachment replaces the part with a notice and keeps every other byte', async () => {
-  const plan = emptyPlan();
-  plan.removeParts.set('2', { name: 'evil.exe', reason: 'antivirus: infected, Eicar-Test-Signature' });
+  const plan: Removals = new Map([['2', { name: 'evil.exe', reason: 'antivirus: infected, Eicar-Test-Signature' }]]);
   const out = await run(plan);
   assert.doesNotMatch(out, /evil\.exe"/);
   assert.doesNotMatch(out, new RegExp(Buffer.from('MZ this is not really a program').toString('base64')));
@@ -68,9 +69,6 @@ test('delete_attachment replaces the part with a notice and keeps every other by
   assert.match(out, /\r\n\r\nSee attached\.\r\n--BOUND\r\n/);
 });
 
-test('a non-ASCII tag or header value is RFC 2047 encoded', async () => {
-  const plan = emptyPlan();
-  plan.subjectTags = ['[Спам]'];
-  const out = await run(plan);
-  assert.match(out, /\r\nSubject: =\?UTF-8\?B\?[A-Za-z0-9+/=]+\?= Quarterly report\r\n/);
+test('a non-ASCII tag is RFC 2047 encoded', () => {
+  assert.match(edit(MSG, { subjectTags: ['[Спам]'] }), /\r\nSubject: =\?UTF-8\?B\?[A-Za-z0-9+/=]+\?= Quarterly report\r\n/);
 });

@@ -1,38 +1,20 @@
 /**
- * Streaming message rewrite for disposition: subject tags, Moat's status headers, header removal, and
- * `delete_attachment` (each removed part is replaced, in place, by a short text/plain part naming what was
- * removed and why). Built on mailsplit's Splitter → (our transform) → Joiner, so the bytes of everything not
- * touched pass through unchanged and memory stays bounded whatever the message size.
+ * Streaming `delete_attachment` for disposition: each removed part is replaced, in place, by a short text/plain
+ * part naming what was removed and why. Built on mailsplit's Splitter → (our transform) → Joiner, so the bytes
+ * of everything not touched pass through unchanged and memory stays bounded whatever the message size. Header
+ * edits (tags, status headers) are headers.ts's job and compose with this stream.
  *
- * Parts are named by their MIME part number (`1`, `1.2`, … as IMAP numbers them, mailsplit's `partNr`), the
- * same numbering the message model uses. Only leaves are removed (an attached message counts as one leaf); a
- * caller that wants a whole branch gone names its leaves. Incoming `X-Moat-*` headers are always removed from the top-level header, so a sender
- * cannot forge our verdicts.
+ * Parts are named by their MIME part number (`1`, `1.2`, … as IMAP numbers them, mailsplit's `partNr`). Only
+ * leaves are removed (an attached message counts as one leaf); the root of a single-part message is not.
  *
- * Hostile input: the message itself (parsed by mailsplit with a 1 MiB header cap); tag and notice texts are
- * ours. RFCs: 5322 (header fields), 2045–2047 (MIME, encoded words for non-ASCII text).
+ * Hostile input: the message itself (parsed by mailsplit with a 1 MiB header cap); notice texts are ours.
+ * RFCs: 2045–2046 (MIME structure and encodings).
  */
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { Splitter, Joiner } from 'mailsplit';
 
-export interface RewritePlan {
-  /** Tags to put in front of the Subject, e.g. `[Spam]`; one already there is not added twice. */
-  subjectTags: string[];
-  /** Header fields to add at the top of the message, in order. */
-  addHeaders: [string, string][];
-  /** Header names to remove from the top-level header (case-insensitive), besides X-Moat-*. */
-  removeHeaders: string[];
-  /** MIME part number → the reason shown in the replacement text part. */
-  removeParts: Map<string, { name: string; reason: string }>;
-}
-
-export function emptyPlan(): RewritePlan {
-  return { subjectTags: [], addHeaders: [], removeHeaders: [], removeParts: new Map() };
-}
-
-export function planIsEmpty(p: RewritePlan): boolean {
-  return !p.subjectTags.length && !p.addHeaders.length && !p.removeHeaders.length && !p.removeParts.size;
-}
+/** MIME part number → what the replacement text part says was removed and why. */
+export type Removals = Map<string, { name: string; reason: string }>;
 
 interface SplitNode {
   type: 'node';
@@ -42,13 +24,6 @@ interface SplitNode {
   multipart: string | false;
   headers: { getFirst(k: string): string; remove(k: string): void; add(k: string, v: string, i?: number): void; update(k: string, v: string): void; hasHeader(k: string): boolean; getList?(): { key: string }[]; lines?: { key: string }[] };
   getHeaders(): Buffer;
-}
-
-/** Encodes a header value with RFC 2047 encoded words when it is not plain ASCII. */
-function headerText(s: string): string {
-  const clean = s.replace(/[\r\n]+/g, ' ');
-  if (/^[\x20-\x7e]*$/.test(clean)) return clean;
-  return `=?UTF-8?B?${Buffer.from(clean, 'utf8').toString('base64')}?=`;
 }
 
 function base64Lines(buf: Buffer): Buffer {
@@ -61,12 +36,12 @@ export function noticeText(name: string, reason: string): string {
 }
 
 class Editor extends Transform {
-  private readonly plan: RewritePlan;
+  private readonly removals: Removals;
   private skipping: SplitNode | null = null;
 
-  constructor(plan: RewritePlan) {
+  constructor(removals: Removals) {
     super({ objectMode: true });
-    this.plan = plan;
+    this.removals = removals;
   }
 
   private static partNumber(node: SplitNode): string {
@@ -77,8 +52,7 @@ class Editor extends Transform {
     if (obj.type === 'node') {
       const node = obj as SplitNode;
       this.skipping = null;
-      if (node.root) this.editRoot(node);
-      const removal = node.multipart ? undefined : this.plan.removeParts.get(Editor.partNumber(node));
+      const removal = node.multipart ? undefined : this.removals.get(Editor.partNumber(node));
       if (removal && !node.root) {
         this.replace(node, removal);
         this.skipping = node;
@@ -91,26 +65,6 @@ class Editor extends Transform {
     if (this.skipping && obj.type === 'body') return cb();
     this.push(obj);
     cb();
-  }
-
-  private editRoot(node: SplitNode): void {
-    const h = node.headers;
-    const lines = (h as unknown as { lines: { key: string }[] }).lines ?? [];
-    const names = new Set(lines.map((l) => l.key.toLowerCase()));
-    for (const name of names) if (name.startsWith('x-moat-')) h.remove(name);
-    for (const name of this.plan.removeHeaders) h.remove(name.toLowerCase());
-    if (this.plan.subjectTags.length) {
-      const subject = h.getFirst('subject') ?? '';
-      const missing = this.plan.subjectTags.filter((t) => !subject.includes(t));
-      if (missing.length) {
-        const value = `${missing.map(headerText).join(' ')}${subject ? ` ${subject}` : ''}`;
-        if (h.hasHeader('subject')) h.update('Subject', value); else h.add('Subject', value);
-      }
-    }
-    for (let i = this.plan.addHeaders.length - 1; i >= 0; i--) {
-      const [k, v] = this.plan.addHeaders[i];
-      h.add(k, headerText(v));
-    }
   }
 
   private replace(node: SplitNode, removal: { name: string; reason: string }): void {
@@ -126,11 +80,11 @@ class Editor extends Transform {
   }
 }
 
-/** Applies `plan` to a message stream; the result is a byte stream of the rewritten message. */
-export function rewriteMessage(input: Readable, plan: RewritePlan): Readable {
+/** Applies the removals to a message stream; the result is a byte stream of the rewritten message. */
+export function removeParts(input: Readable, removals: Removals): Readable {
   // Attached messages are leaves here: removing one removes it whole, and part numbers match the outer message.
   const splitter = new Splitter({ maxHeadSize: 1024 * 1024, ignoreEmbedded: true });
-  const editor = new Editor(plan);
+  const editor = new Editor(removals);
   const joiner = new Joiner();
   const fail = (err: Error) => joiner.destroy(err);
   input.on('error', fail);

@@ -25,6 +25,7 @@ import { Replies } from '../smtp/errors.ts';
 import { ConnectionPool, ConnectError, type TlsPolicy } from './client.ts';
 import { domainOf, resolveTargets, routeFor, RoutingError, type Route } from './routing.ts';
 import { buildDsn, statusFromReply, type FailedRecipient } from './dsn.ts';
+import { editMessage, headerEditor, type HeaderEdits } from '../disposition/headers.ts';
 
 export interface QueueManagerDeps {
   node: string;
@@ -137,6 +138,7 @@ export class QueueManager implements Intake {
   // ---- Intake -------------------------------------------------------------------------------------------
 
   async accept(msg: AcceptedMessage): Promise<string> {
+    if (msg.stage === 'received') return `2.0.0 Ok: queued as ${await this.acceptReceived(msg)}`;
     const id = msg.envelope.id;
     try {
       await this.insertRow(msg.envelope, msg.size, msg.messageId);
@@ -155,9 +157,9 @@ export class QueueManager implements Intake {
    * row is written, then the file moves to queue/. A crash in between leaves a file in received/ with a row,
    * which recovery just moves.
    */
-  async acceptReceived(msg: AcceptedMessage, recipients = msg.envelope.recipients): Promise<string> {
+  async acceptReceived(msg: AcceptedMessage, recipients = msg.envelope.recipients, edits: HeaderEdits | null = null): Promise<string> {
     const id = msg.envelope.id;
-    await this.insertRow({ ...msg.envelope, recipients }, msg.size, msg.messageId);
+    await this.insertRow({ ...msg.envelope, recipients }, msg.size, msg.messageId, edits);
     try {
       await this.d.spool.promote(id);
     } catch (err) {
@@ -205,12 +207,12 @@ export class QueueManager implements Intake {
     return envelope.id;
   }
 
-  private async insertRow(e: Envelope, size: number, messageId: string | null): Promise<void> {
+  private async insertRow(e: Envelope, size: number, messageId: string | null, edits: HeaderEdits | null = null): Promise<void> {
     const s = this.d.settings.snapshot();
     const lifetime = e.isBounce ? s.mta.queue.bounceLifetime : s.mta.queue.lifetime;
     await this.d.repo.insert([{
       id: e.id, node: this.d.node, sender: e.sender, recipients: e.recipients, clientIp: e.clientIp, helo: e.helo, messageId,
-      receivedAt: e.receivedAt, size, expiresAt: e.receivedAt + lifetime * 1000, isBounce: e.isBounce, nextAttemptAt: e.receivedAt,
+      receivedAt: e.receivedAt, size, expiresAt: e.receivedAt + lifetime * 1000, isBounce: e.isBounce, nextAttemptAt: e.receivedAt, edits,
     }]);
   }
 
@@ -339,7 +341,7 @@ export class QueueManager implements Intake {
         const late = deadReply();
         if (late) return late;
         try {
-          const res = await this.pool.send(`${route.key}|${tls}`, targets, opts, msg.sender, addrs, () => this.contents.get(msg.id) ?? this.d.spool.openMessage(msg.id, offset));
+          const res = await this.pool.send(`${route.key}|${tls}`, targets, opts, msg.sender, addrs, () => this.messageBytes(msg, offset));
           this.dead.delete(route.key);
           return res.recipients.map((x) => ({ code: x.code, response: x.response, relay: res.relay }));
         } catch (err) {
@@ -359,6 +361,15 @@ export class QueueManager implements Intake {
       const text = err instanceof ConnectError ? err.message : `local error: ${(err as Error).message}`;
       return addrs.map(() => ({ code: 451, response: `451 4.4.1 ${text}` }));
     }
+  }
+
+  /** What goes on the wire: the spooled bytes (from memory for a fresh small message), with header edits. */
+  private messageBytes(msg: QueuedMessage, offset: number): Buffer | import('node:stream').Readable {
+    const edits = msg.edits as HeaderEdits | null;
+    const kept = this.contents.get(msg.id);
+    if (kept) return edits ? editMessage(kept, edits) : kept;
+    const stream = this.d.spool.openMessage(msg.id, offset);
+    return edits ? stream.pipe(headerEditor(edits)) : stream;
   }
 
   private async bounce(msg: QueuedMessage, failed: FailedRecipient[], s: Settings, log: Logger): Promise<void> {

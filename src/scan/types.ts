@@ -66,6 +66,11 @@ export interface Part {
   declaredType: string;
   /** Declared file name (Content-Disposition filename / Content-Type name / member name), RFC 2047/2231 decoded. */
   name?: string;
+  /**
+   * Other names the MIME part declares when its Content-Disposition filename and Content-Type name disagree
+   * (clients differ in which one they show), decoded like `name`. Absent when there is none.
+   */
+  otherNames?: string[];
   /** True type from content: a category and a short specific label (e.g. `pe`, `zip`, `docm`, `pdf`). */
   trueType: { category: TypeCategory; label: string };
   /** Decoded size in bytes. */

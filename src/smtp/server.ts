@@ -46,6 +46,8 @@ export interface AcceptedMessage {
   tls: boolean;
   /** The message bytes when small enough to have been kept in memory while spooling (a read saved later). */
   content?: Buffer;
+  /** Where the file is: spool/queue/ or spool/received/ (the Intake's `stage` when it was written). */
+  stage: Stage;
 }
 
 /**
@@ -314,6 +316,8 @@ export class SmtpService {
     const log = this.deps.logger.child({ qid: id });
     const socket = this.socketOf(server, session);
     socket?.setTimeout(s.mta.limits.dataTimeout * 1000);
+    // Read once: the Intake may change its mind between this message's commit and its accept (settings).
+    const stage = this.deps.intake.stage;
     const inspector = new DataInspector({ maxBytes: s.mta.messageSizeLimit, maxHeaderBytes: 1024 * 1024, maxHops: 50 });
     const writer = await this.deps.spool.create(envelope);
     const proto = `ESMTP${session.secure ? 'S' : ''}${session.user ? 'A' : ''}` as 'ESMTP';
@@ -329,7 +333,7 @@ export class SmtpService {
         await writer.abort();
         throw inspector.error;
       }
-      await writer.commit(this.deps.intake.stage);
+      await writer.commit(stage);
     } catch (err) {
       await writer.abort();
       throw err;
@@ -337,7 +341,7 @@ export class SmtpService {
       socket?.setTimeout(s.mta.limits.commandTimeout * 1000);
     }
     const size = writer.messageSize;
-    const reply = await this.deps.intake.accept({ envelope, size, messageId: inspector.messageId, offset: writer.offset, tls: !!session.secure, content: writer.content() });
+    const reply = await this.deps.intake.accept({ envelope, size, messageId: inspector.messageId, offset: writer.offset, tls: !!session.secure, content: writer.content(), stage });
     log.info({ client: envelope.clientIp, helo: envelope.helo, from: envelope.sender, rcpts: recipients.length, size, msgid: inspector.messageId, tls: !!session.secure, user: envelope.authUser ?? undefined }, 'accepted');
     return reply;
   }

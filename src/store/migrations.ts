@@ -2,7 +2,7 @@
  * Schema migrations, in order. Each one runs once per database (Kysely's Migrator keeps a lock and a table of
  * what ran), so every node of a cluster may start at the same time. Only portable column types are used.
  */
-import { type Kysely, type Migration, Migrator } from 'kysely';
+import { type Kysely, type Migration, Migrator, sql } from 'kysely';
 
 // Built per dialect: the Migrator hands `up()` its own transaction-bound Kysely instance, so looking the dialect
 // up by that object (as before) always fell back to 'sqlite' and PostgreSQL got `accounts.id integer` without a
@@ -52,6 +52,54 @@ const migrationsFor = (dialect: 'sqlite' | 'postgres'): Record<string, Migration
         .addColumn('role', 'text', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
+    },
+  },
+  // Processing rules (SPEC §2; src/store/rules-repo.ts). Criteria and module settings are JSON text; ids are
+  // never reused (AUTOINCREMENT on SQLite, a sequence on PostgreSQL) because events name rules by id. Names are
+  // unique whatever their case; at most one row per preset.
+  '0002_rules': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createTable('rules')
+        .addColumn('id', dialect === 'postgres' ? 'serial' : 'integer', (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('mode', 'text', (c) => c.notNull())
+        .addColumn('senders', 'text', (c) => c.notNull())
+        .addColumn('recipients', 'text', (c) => c.notNull())
+        .addColumn('modules', 'text', (c) => c.notNull())
+        .addColumn('preset', 'text', (c) => c.unique())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('rules_name_ci').on('rules').unique().expression(sql`lower(name)`).execute();
+      await db.schema.createIndex('rules_position').on('rules').column('position').execute();
+    },
+  },
+  '0003_traffic_events': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createTable('traffic_events')
+        .addColumn('id', dialect === 'postgres' ? 'bigserial' : 'integer', (c) => c.primaryKey())
+        .addColumn('time', 'bigint', (c) => c.notNull())
+        .addColumn('node', 'text', (c) => c.notNull())
+        .addColumn('queue_id', 'text', (c) => c.notNull())
+        .addColumn('delivered_as', 'text')
+        .addColumn('message_id', 'text')
+        .addColumn('client_ip', 'text', (c) => c.notNull())
+        .addColumn('helo', 'text', (c) => c.notNull())
+        .addColumn('sender', 'text', (c) => c.notNull())
+        .addColumn('recipients', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('rule', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('backup', 'integer', (c) => c.notNull())
+        .addColumn('modules', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('traffic_events_time').on('traffic_events').column('time').execute();
+      await db.schema.createIndex('traffic_events_queue_id').on('traffic_events').column('queue_id').execute();
+      // Header edits decided by disposition (tags, status headers), applied as the message is sent.
+      await db.schema.alterTable('queue_messages').addColumn('edits', 'text').execute();
     },
   },
 });

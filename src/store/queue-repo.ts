@@ -22,6 +22,8 @@ export interface NewQueuedMessage {
   isBounce: boolean;
   nextAttemptAt: number;
   state?: QueueState;
+  /** Header edits to apply when sending (JSON-serialisable). */
+  edits?: unknown;
 }
 
 export interface QueuedRecipient {
@@ -47,6 +49,7 @@ export interface QueuedMessage {
   state: QueueState;
   isBounce: boolean;
   expiresAt: number;
+  edits: unknown;
   recipients: QueuedRecipient[];
 }
 
@@ -81,7 +84,8 @@ function toMessage(r: Row, recipients: QueuedRecipient[]): QueuedMessage {
   return {
     id: r.id, node: r.node, sender: r.sender, clientIp: r.client_ip, helo: r.helo, messageId: r.message_id,
     receivedAt: Number(r.received_at), size: Number(r.size), attempts: r.attempts, nextAttemptAt: Number(r.next_attempt_at),
-    lastError: r.last_error, state: r.state, isBounce: r.is_bounce === 1, expiresAt: Number(r.expires_at), recipients,
+    lastError: r.last_error, state: r.state, isBounce: r.is_bounce === 1, expiresAt: Number(r.expires_at),
+    edits: r.edits ? JSON.parse(r.edits) : null, recipients,
   };
 }
 
@@ -150,7 +154,7 @@ export class QueueRepo {
     await tx.insertInto('queue_messages').values({
       id: m.id, node: m.node, sender: m.sender, client_ip: m.clientIp, helo: m.helo, message_id: m.messageId,
       received_at: m.receivedAt, size: m.size, attempts: 0, next_attempt_at: m.nextAttemptAt, last_error: null,
-      state: m.state ?? 'queued', is_bounce: m.isBounce ? 1 : 0, expires_at: m.expiresAt,
+      state: m.state ?? 'queued', is_bounce: m.isBounce ? 1 : 0, expires_at: m.expiresAt, edits: m.edits ? JSON.stringify(m.edits) : null,
     }).execute();
     // One statement per chunk of recipients keeps the bound-parameter count under SQLite's limit.
     for (let i = 0; i < m.recipients.length; i += 100) {

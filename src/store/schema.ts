@@ -29,6 +29,8 @@ export interface QueueMessageTable {
   state: QueueState;
   is_bounce: number;
   expires_at: number;
+  /** JSON of disposition's header edits (HeaderEdits), or null. */
+  edits: string | null;
 }
 
 /** Recipient states: `pending` until a final answer; `delivered` (2xx) and `failed` (5xx or expired) are final. */
@@ -52,9 +54,46 @@ export interface AccountTable {
   created_at: number;
 }
 
+/** Processing rules (SPEC §2). `senders`, `recipients` and `modules` hold JSON; `preset` names a preset rule. */
+export interface RuleTable {
+  id: Generated<number>;
+  name: string;
+  description: string;
+  enabled: number;
+  position: number;
+  mode: string;
+  senders: string;
+  recipients: string;
+  modules: string;
+  preset: string | null;
+  updated_at: number;
+}
+
+/** One row per message and rule group (SPEC §6); `recipients` and `modules` hold JSON. */
+export interface TrafficEventTable {
+  id: Generated<number>;
+  time: number;
+  node: string;
+  queue_id: string;
+  delivered_as: string | null;
+  message_id: string | null;
+  client_ip: string;
+  helo: string;
+  sender: string;
+  recipients: string;
+  subject: string;
+  size: number;
+  rule: string;
+  action: string;
+  backup: number;
+  modules: string;
+}
+
 export interface Database {
   settings_versions: SettingsVersionTable;
   queue_messages: QueueMessageTable;
   queue_recipients: QueueRecipientTable;
   accounts: AccountTable;
+  rules: RuleTable;
+  traffic_events: TrafficEventTable;
 }

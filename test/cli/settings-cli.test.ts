@@ -94,6 +94,7 @@ describe('moat settings (CLI)', () => {
   test('a value that reads as a number is taken as text where the setting is text', async () => {
     await moatOk(['settings', 'set', 'mta.banner', '2025', ...cfg()]);
     assert.equal(await get('mta.banner'), '2025');
+    await moatOk(['settings', 'set', 'mta.banner', '""', ...cfg()]);
   });
 
   test('import --only takes the named groups from the file and leaves the rest', async () => {

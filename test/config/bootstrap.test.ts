@@ -41,7 +41,7 @@ describe('bootstrap config', () => {
     assert.equal(b.node, 'edge-1');
     assert.equal(b.dataDir, join(dir, 'etc', 'data'), 'a relative dataDir is relative to the config file, not the cwd');
     assert.equal(b.databaseUrl, `sqlite:${join(dir, 'etc', 'data', 'moat.db')}`);
-    assert.deepEqual(b.listen, { smtp: { host: '0.0.0.0', port: 25 }, submission: { host: '::1', port: 587 }, http: { host: '127.0.0.1', port: 8081 } });
+    assert.deepEqual(b.listen, { smtp: { host: '0.0.0.0', port: 25 }, submission: { host: '::1', port: 587 }, submissions: null, http: { host: '127.0.0.1', port: 8081 } });
     assert.equal(b.logLevel, 'debug');
     assert.deepEqual(b.settingsSeed, { mta: { hostname: 'gw.example.test', trustedNetworks: ['10.0.0.0/8'] } });
     assert.equal(b.configFile, resolve(p));
@@ -50,7 +50,7 @@ describe('bootstrap config', () => {
   test('defaults: embedded listeners, ./var, SQLite in the data dir, no submission listener', () => {
     const p = file('empty.yaml', '');
     const b = loadBootstrap(p, {});
-    assert.deepEqual(b.listen, { smtp: { host: '127.0.0.1', port: 2525 }, submission: null, http: { host: '127.0.0.1', port: 8080 } });
+    assert.deepEqual(b.listen, { smtp: { host: '127.0.0.1', port: 2525 }, submission: null, submissions: null, http: { host: '127.0.0.1', port: 8080 } });
     assert.equal(b.dataDir, join(dir, 'var'));
     assert.equal(b.databaseUrl, `sqlite:${join(dir, 'var', 'moat.db')}`);
     assert.equal(b.logLevel, 'info');
@@ -90,7 +90,7 @@ describe('bootstrap config', () => {
     assert.equal(b.node, 'from-env');
     assert.equal(b.dataDir, '/var/lib/moat');
     assert.equal(b.databaseUrl, 'postgres://moat@db.internal/moat');
-    assert.deepEqual(b.listen, { smtp: { host: '192.0.2.1', port: 25 }, submission: { host: '192.0.2.1', port: 587 }, http: { host: '::', port: 9090 } });
+    assert.deepEqual(b.listen, { smtp: { host: '192.0.2.1', port: 25 }, submission: { host: '192.0.2.1', port: 587 }, submissions: null, http: { host: '::', port: 9090 } });
     assert.equal(b.logLevel, 'error');
 
     // Only MOAT_DATA_DIR: the database follows the data dir; a relative env path is relative to the cwd.

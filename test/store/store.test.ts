@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { openStore, type Store } from '../../src/store/db.ts';
+import { migrationNames } from '../../src/store/migrations.ts';
 import { SettingsRepo, SettingsConflictError } from '../../src/store/settings-repo.ts';
 import { QueueRepo, type NewQueuedMessage } from '../../src/store/queue-repo.ts';
 import { AccountsRepo } from '../../src/store/accounts-repo.ts';
@@ -131,7 +132,7 @@ for (const target of [sqliteTarget(), postgresTarget()]) {
       const third = await openStore(url);
       try {
         const ran = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(again.db);
-        assert.deepEqual(ran.rows.map((r) => r.name), ['0001_foundation']);
+        assert.deepEqual(ran.rows.map((r) => r.name), [...migrationNames]);
         // The tables are usable through every handle.
         await new SettingsRepo(third.db).save({ a: 1 }, 'x', 0);
         assert.equal(await new SettingsRepo(store.db).latestVersion(), 1);
@@ -164,7 +165,7 @@ for (const target of [sqliteTarget(), postgresTarget()]) {
           const s = await openStore(fresh);
           try {
             const ran = await sql<{ name: string }>`select name from kysely_migration`.execute(s.db);
-            assert.deepEqual(ran.rows.map((r) => r.name), ['0001_foundation']);
+            assert.deepEqual(ran.rows.map((r) => r.name), [...migrationNames]);
           } finally { await s.close(); }
         } finally {
           rmSync(dir, { recursive: true, force: true });

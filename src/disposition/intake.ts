@@ -1,0 +1,205 @@
+/**
+ * The scanning intake: between "on disk" and "queued" (DESIGN.md flow). SMTP hands it a durable message in
+ * spool/received/; it finds the rule of every recipient (policy/), scans the message once in the worker pool
+ * for all the modules those rules enable, decides per rule group, and carries the verdicts out:
+ *   - all groups `reject` while the client still waits → `550 5.7.1` (generic text), nothing queued;
+ *   - `delete` → dropped silently (the client gets 250);
+ *   - `skip` / `delete_attachment` → delivered, rewritten when there are tags, status headers or parts to
+ *     remove (one new queue entry per rule group), or queued as it is;
+ *   - past the inline time budget, or when the groups' verdicts differ, a `reject` becomes `delete` (SPEC §2).
+ * One traffic event per rule group. A scan that fails (worker crash, timeout) gives `error` findings that the
+ * rule handles, never a lost message: the file stays in received/ until its copies are queued, and a restart
+ * processes whatever is still there.
+ */
+import type { Logger } from '../platform/logger.ts';
+import type { SettingsService } from '../config/settings.ts';
+import type { Settings } from '../config/settings-schema.ts';
+import type { Spool } from '../spool/spool.ts';
+import type { QueueManager } from '../relay/queue.ts';
+import type { AcceptedMessage, Intake } from '../smtp/server.ts';
+import { SmtpError } from '../smtp/errors.ts';
+import { groupRecipients, decide, type Rule, type RuleGroup, type Verdict } from '../policy/index.ts';
+import type { ModuleRequest, ScanRequest, ScanResult } from '../scan/pipeline.ts';
+import { configKey } from '../scan/registry.ts';
+import { errorFinding } from '../scan/run.ts';
+import type { Finding, ModuleName } from '../scan/types.ts';
+import { removeParts } from './rewrite.ts';
+import { headerEditor } from './headers.ts';
+import { planFor } from './plan.ts';
+
+export interface Scanning { scan(req: ScanRequest): Promise<ScanResult> }
+
+export interface TrafficEvent {
+  time: number;
+  node: string;
+  queueId: string;
+  /** Queue id of the copy queued for delivery, when one was. */
+  deliveredAs: string | null;
+  messageId: string | null;
+  clientIp: string;
+  helo: string;
+  sender: string;
+  recipients: string[];
+  subject: string;
+  size: number;
+  rule: string;
+  action: string;
+  backup: boolean;
+  modules: Record<string, { status: string; reason?: string; detections?: { status: string; name: string; part?: string }[] }>;
+}
+
+export interface TrafficSink { record(e: TrafficEvent): Promise<void> }
+
+export interface ScanningIntakeDeps {
+  node: string;
+  settings: SettingsService;
+  spool: Spool;
+  queue: QueueManager;
+  scanning: Scanning;
+  /** The processing rules in force (cached by the caller). */
+  rules: () => Promise<Rule[]>;
+  logger: Logger;
+  events?: TrafficSink;
+}
+
+/** Options each module runs with: engine settings from `scan.*`, criteria from the rule. */
+function moduleOptions(module: ModuleName, rule: Rule, s: Settings): Record<string, unknown> {
+  if (module === 'antivirus') {
+    const c = s.scan.antivirus.clamav;
+    return {
+      engines: { builtin: s.scan.antivirus.builtin, clamav: c ? { socket: c.socket, host: c.host, port: c.port, timeoutMs: c.timeout * 1000 } : null },
+      maxScanMs: s.scan.maxScanTime * 1000,
+    };
+  }
+  return { ...(rule.modules[module]?.options ?? {}) };
+}
+
+interface Plan { groups: RuleGroup[]; perGroup: ModuleRequest[][]; all: ModuleRequest[] }
+
+export class ScanningIntake implements Intake {
+  readonly stage = 'received' as const;
+  private readonly d: ScanningIntakeDeps;
+
+  constructor(deps: ScanningIntakeDeps) {
+    this.d = deps;
+    deps.queue.reprocess = (id) => this.reprocess(id);
+  }
+
+  async accept(msg: AcceptedMessage): Promise<string> {
+    const s = this.d.settings.snapshot();
+    const plan = this.plan(await this.d.rules(), msg, s);
+    const scanning = plan.all.length ? this.scan(msg, plan, s) : Promise.resolve(null);
+    const budget = new Promise<'late'>((r) => { const t = setTimeout(() => r('late'), s.scan.inlineBudget * 1000); t.unref(); void scanning.finally(() => clearTimeout(t)); });
+    const first = await Promise.race([scanning, budget]);
+    if (first === 'late') {
+      void scanning.then((r) => this.finish(msg, plan, r, false))
+        .catch((err) => this.d.logger.error({ qid: msg.envelope.id, err: (err as Error).message }, 'finishing a late scan failed; left in spool/received'));
+      this.d.logger.info({ qid: msg.envelope.id, budget: s.scan.inlineBudget }, 'scan past the inline budget: accepted, finished after the session');
+      return `2.0.0 Ok: queued as ${msg.envelope.id}`;
+    }
+    return this.finish(msg, plan, first, true);
+  }
+
+  /** A message found in spool/received/ at start: no client waits, so a reject is a delete. */
+  async reprocess(id: string): Promise<void> {
+    const { envelope, offset, size } = await this.d.spool.readEnvelope(id, 'received');
+    const msg: AcceptedMessage = { envelope, size, messageId: null, offset, tls: false, stage: 'received' };
+    const s = this.d.settings.snapshot();
+    if (!s.scan.enabled) { await this.d.queue.acceptReceived(msg); return; }
+    const plan = this.plan(await this.d.rules(), msg, s);
+    await this.finish(msg, plan, plan.all.length ? await this.scan(msg, plan, s) : null, false);
+  }
+
+  private plan(rules: Rule[], msg: AcceptedMessage, s: Settings): Plan {
+    const groups = groupRecipients(rules, msg.envelope);
+    const all = new Map<string, ModuleRequest>();
+    const perGroup = groups.map((g) => {
+      if (g.rule.mode !== 'scan') return [];
+      const reqs: ModuleRequest[] = [];
+      for (const [module, cfg] of Object.entries(g.rule.modules) as [ModuleName, NonNullable<Rule['modules'][ModuleName]>][]) {
+        if (!cfg?.enabled) continue;
+        const options = moduleOptions(module, g.rule, s);
+        const req = { module, key: configKey(module, options), options };
+        all.set(req.key, req);
+        reqs.push(req);
+      }
+      return reqs;
+    });
+    return { groups, perGroup, all: [...all.values()] };
+  }
+
+  private async scan(msg: AcceptedMessage, plan: Plan, s: Settings): Promise<ScanResult | null> {
+    try {
+      return await this.d.scanning.scan({
+        source: { path: this.d.spool.path(msg.envelope.id, 'received'), offset: msg.offset },
+        envelope: { sender: msg.envelope.sender, recipients: msg.envelope.recipients, clientIp: msg.envelope.clientIp, helo: msg.envelope.helo, authUser: msg.envelope.authUser },
+        modules: plan.all,
+        deadlineMs: s.scan.maxScanTime * 1000,
+        limits: { maxDepth: s.scan.limits.maxDepth, maxMembers: s.scan.limits.maxMembers, maxUnpackedBytes: s.scan.limits.maxUnpackedBytes },
+      });
+    } catch (err) {
+      // A worker that died or a task that failed: every module of this message reports `error`.
+      this.d.logger.error({ qid: msg.envelope.id, err: (err as Error).message }, 'scan failed');
+      return null;
+    }
+  }
+
+  private async finish(msg: AcceptedMessage, plan: Plan, result: ScanResult | null, inSession: boolean): Promise<string> {
+    const s = this.d.settings.snapshot();
+    const id = msg.envelope.id;
+    const log = this.d.logger.child({ qid: id });
+    const findingsOf = (reqs: ModuleRequest[]): Finding[] => reqs.map((r) => result?.findings[r.key] ?? errorFinding(r.module, 'scan failed'));
+    const verdicts: Verdict[] = plan.groups.map((g, i) => decide(g.rule, findingsOf(plan.perGroup[i])));
+    const unanimousReject = verdicts.every((v) => v.action === 'reject');
+
+    if (inSession && unanimousReject) {
+      for (const [i, v] of verdicts.entries()) await this.event(msg, plan.groups[i], v, findingsOf(plan.perGroup[i]), result, null);
+      await this.d.spool.remove(id, 'received');
+      log.info({ rules: verdicts.map((v) => v.ruleName) }, 'rejected');
+      throw new SmtpError(550, '5.7.1', 'Message rejected by policy');
+    }
+
+    const queued: string[] = [];
+    let promoted = false;
+    for (const [i, g] of plan.groups.entries()) {
+      const v = verdicts[i];
+      const findings = findingsOf(plan.perGroup[i]);
+      // After the session (or for only some recipients) a reject can no longer be said: it is a delete.
+      // The non-delivery notice SPEC §2 asks for here (authenticated senders only) comes with notifications.
+      const action = v.action === 'reject' ? 'delete' : v.action;
+      let deliveredAs: string | null = null;
+      if (action !== 'delete') {
+        const rw = planFor({ verdict: { ...v, action }, findings, parts: result?.parts ?? [], statusHeaders: s.scan.statusHeaders && g.rule.mode === 'scan' });
+        // Even without tags or status headers the edits run: they strip forged X-Moat-* fields.
+        const edits = rw.edits;
+        if (!rw.removals.size && plan.groups.length === 1) {
+          // The common case: the original is queued as it is; header edits are applied as it is sent.
+          deliveredAs = await this.d.queue.acceptReceived(msg, g.recipients, edits);
+          promoted = true;
+        } else {
+          // Parts removed, or one copy per rule group: a new spool file for this group.
+          let stream: NodeJS.ReadableStream = this.d.spool.openMessage(id, msg.offset, 'received');
+          if (rw.removals.size) stream = removeParts(stream as import('node:stream').Readable, rw.removals);
+          if (edits) stream = stream.pipe(headerEditor(edits));
+          deliveredAs = await this.d.queue.submitStream(msg.envelope.sender, g.recipients, stream, { base: msg.envelope });
+        }
+        queued.push(deliveredAs);
+      }
+      await this.event(msg, g, { ...v, action }, findings, result, deliveredAs);
+      log.info({ rule: v.ruleName, action, rcpts: g.recipients.length, tags: v.tags.length ? v.tags : undefined, queuedAs: deliveredAs ?? undefined }, 'disposition');
+    }
+    if (!promoted) await this.d.spool.remove(id, 'received');
+    return queued.length ? `2.0.0 Ok: queued as ${queued.join(' ')}` : '2.0.0 Ok';
+  }
+
+  private async event(msg: AcceptedMessage, g: RuleGroup, v: Verdict, findings: Finding[], result: ScanResult | null, deliveredAs: string | null): Promise<void> {
+    if (!this.d.events) return;
+    const modules: TrafficEvent['modules'] = {};
+    for (const f of findings) modules[f.module] = { status: f.status, reason: f.reason, detections: f.detections.map((d) => ({ status: d.status, name: d.name, part: d.part })) };
+    await this.d.events.record({
+      time: Date.now(), node: this.d.node, queueId: msg.envelope.id, deliveredAs, messageId: result?.messageId ?? msg.messageId,
+      clientIp: msg.envelope.clientIp, helo: msg.envelope.helo, sender: msg.envelope.sender, recipients: g.recipients,
+      subject: result?.subject ?? '', size: msg.size, rule: v.ruleName, action: v.action, backup: v.backup, modules,
+    }).catch((err) => this.d.logger.error({ qid: msg.envelope.id, err: (err as Error).message }, 'traffic event not recorded'));
+  }
+}

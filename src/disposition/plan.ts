@@ -1,0 +1,63 @@
+/**
+ * From a verdict to what disposition does to the message (pure): header edits (subject tags for delivered mail,
+ * Moat's status headers) and the MIME parts to replace for `delete_attachment`. A detection inside an archive, an attached message or a uuencoded
+ * block removes the top-level attachment that carries it: that is the unit a recipient sees.
+ */
+import type { Verdict } from '../policy/types.ts';
+import type { Finding } from '../scan/types.ts';
+import type { PartSummary } from '../scan/pipeline.ts';
+import type { Removals } from './rewrite.ts';
+import type { HeaderEdits } from './headers.ts';
+
+export interface RewritePlan { edits: HeaderEdits; removals: Removals }
+
+/** The part of the outer MIME structure that carries `path` (undefined when that is the whole message). */
+export function removalTarget(path: string, parts: readonly PartSummary[]): PartSummary | undefined {
+  const byPath = new Map(parts.map((p) => [p.path, p]));
+  const chain: PartSummary[] = [];
+  for (let p = byPath.get(path); p; p = p.parent !== undefined ? byPath.get(p.parent) : undefined) chain.unshift(p);
+  if (chain.length < 2) return undefined;
+  for (let i = 1; i < chain.length; i++) {
+    if (chain[i].origin !== 'mime') return i > 1 ? chain[i - 1] : undefined;
+    if (chain[i].declaredType === 'message/rfc822') return chain[i];
+  }
+  return chain[chain.length - 1];
+}
+
+/** Model paths are `1`, `1.2`, `1.2.1`…; MIME part numbers drop the leading root `1`. */
+export function mimePartNumber(path: string): string {
+  return path.split('.').slice(1).join('.');
+}
+
+function statusHeaderValue(f: Finding): string {
+  const names = [...new Set(f.detections.map((d) => d.name))].slice(0, 5);
+  return names.length ? `${f.status} (${names.join(', ')})` : f.status;
+}
+
+export interface PlanInput {
+  verdict: Verdict;
+  findings: readonly Finding[];
+  parts: readonly PartSummary[];
+  statusHeaders: boolean;
+}
+
+export function planFor({ verdict, findings, parts, statusHeaders }: PlanInput): RewritePlan {
+  const plan: RewritePlan = { edits: { subjectTags: [...verdict.tags], addHeaders: [], removeHeaders: [] }, removals: new Map() };
+  if (statusHeaders) {
+    for (const f of findings) plan.edits.addHeaders.push([`X-Moat-${f.module[0].toUpperCase()}${f.module.slice(1)}`, statusHeaderValue(f)]);
+    plan.edits.addHeaders.push(['X-Moat-Rule', verdict.ruleName], ['X-Moat-Action', verdict.action]);
+  }
+  if (verdict.action === 'delete_attachment') {
+    for (const path of verdict.removeParts) {
+      const target = removalTarget(path, parts);
+      if (!target) continue;
+      const inside = (p: string) => p === target.path || p.startsWith(`${target.path}.`) || p.startsWith(`${target.path}/`);
+      const why = findings.flatMap((f) => f.detections.filter((d) => d.part !== undefined && inside(d.part)).map((d) => `${f.module}: ${d.status}, ${d.name}`));
+      const key = mimePartNumber(target.path);
+      const prev = plan.removals.get(key);
+      const reason = [...new Set([...(prev ? [prev.reason] : []), ...why])].join('; ') || 'policy';
+      plan.removals.set(key, { name: target.name ?? parts.find((p) => p.path === path)?.name ?? 'unnamed part', reason });
+    }
+  }
+  return plan;
+}

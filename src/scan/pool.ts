@@ -1,0 +1,31 @@
+/**
+ * The scan worker pool: CPU-heavy work (MIME parsing, unpacking, signature matching) runs in worker threads,
+ * never on the SMTP thread. Sized to the machine's cores; a task that fails in the worker (a bug, a crash)
+ * rejects its promise and the caller treats the message's modules as `error`.
+ */
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { ScanRequest, ScanResult } from './pipeline.ts';
+
+export class ScanPool {
+  private readonly pool: Piscina;
+
+  constructor(opts: { threads?: number } = {}) {
+    const threads = opts.threads ?? Math.max(1, availableParallelism());
+    this.pool = new Piscina({
+      filename: new URL('./worker.ts', import.meta.url).href,
+      minThreads: 1,
+      maxThreads: threads,
+      // Tasks wait in the queue rather than oversubscribing the cores; idle workers are kept a minute.
+      idleTimeout: 60_000,
+    });
+  }
+
+  scan(req: ScanRequest, signal?: AbortSignal): Promise<ScanResult> {
+    return this.pool.run(req, { signal });
+  }
+
+  get queued(): number { return this.pool.queueSize; }
+
+  async close(): Promise<void> { await this.pool.destroy(); }
+}
