@@ -34,7 +34,7 @@
  *   -s, --size-kb S    (env S or BENCH_S, default 10)     payload size in KiB (smtp-source -l S*1024; headers not included)
  *   -c, --sessions C   (env C or BENCH_C, default 20)     parallel SMTP sessions
  *   -w, --warmup W     (env WARMUP, default 200)          uncounted warm-up messages per leg, 0 to disable
- *   --legs LIST        (env LEGS, default direct,moat,postfix)
+ *   --legs LIST        (env LEGS, default direct,moat,moatScan,postfix)
  *   --timeout SEC      (env BENCH_TIMEOUT, default 60 + N/10) bound on each leg's measured run
  *   env BENCH_NODE_TOOLS=1  use the built-in Node sink/source even if smtp-sink/smtp-source exist
  *   env BENCH_KEEP_TMP=1    keep the temp directory (Moat log, Postfix maillog) for inspection
@@ -87,7 +87,7 @@ const LOG_SETTLE_MS = 5_000;
 // Options
 // ---------------------------------------------------------------------------------------------
 
-type LegName = 'direct' | 'moat' | 'postfix';
+type LegName = 'direct' | 'moat' | 'moatScan' | 'postfix';
 
 interface Config {
   messages: number;
@@ -130,12 +130,12 @@ function parseConfig(): Config {
   const sessions = Math.floor(num('sessions', values.sessions ?? env.C ?? env.BENCH_C, 20, 1));
   const warmup = Math.floor(num('warmup', values.warmup ?? env.WARMUP ?? env.BENCH_WARMUP, 200, 0));
   const timeoutSec = num('timeout', values.timeout ?? env.BENCH_TIMEOUT, 60 + messages / 10, 1);
-  const legs = (values.legs ?? env.LEGS ?? 'direct,moat,postfix')
+  const legs = (values.legs ?? env.LEGS ?? 'direct,moat,moatScan,postfix')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   for (const leg of legs) {
-    if (leg !== 'direct' && leg !== 'moat' && leg !== 'postfix') throw new Error(`unknown leg: ${leg}`);
+    if (leg !== 'direct' && leg !== 'moat' && leg !== 'moatScan' && leg !== 'postfix') throw new Error(`unknown leg: ${leg}`);
   }
   return { messages, sizeKB, sessions, warmup, legs: legs as LegName[], legTimeoutMs: timeoutSec * 1000 };
 }
@@ -752,7 +752,7 @@ function percentile(sorted: number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
 }
 
-async function runMoat(cfg: Config, tools: Tools, dir: string): Promise<MoatResult> {
+async function runMoat(cfg: Config, tools: Tools, dir: string, scan: boolean): Promise<MoatResult> {
   const mainTs = path.join(REPO_ROOT, 'src', 'main.ts');
   if (!existsSync(mainTs)) throw new Error(`${mainTs} not found`);
   const sink = await tools.startSink();
@@ -779,6 +779,8 @@ async function runMoat(cfg: Config, tools: Tools, dir: string): Promise<MoatResu
         `    relayHost: 127.0.0.1:${sink.port}`,
         '    trustedNetworks: [127.0.0.0/8]',
         '    tls: { outbound: none }',
+        // `moat` measures the relay alone; `moatScan` the same with scanning and the shipped Default rule.
+        `  scan: { enabled: ${scan} }`,
         '',
       ].join('\n'),
     );
@@ -1077,7 +1079,9 @@ async function main(): Promise<number> {
         if (leg === 'direct') {
           results.direct = await runDirect(cfg, tools);
         } else if (leg === 'moat') {
-          results.moat = await runMoat(cfg, tools, path.join(tmpRoot, 'moat'));
+          results.moat = await runMoat(cfg, tools, path.join(tmpRoot, 'moat'), false);
+        } else if (leg === 'moatScan') {
+          results.moatScan = await runMoat(cfg, tools, path.join(tmpRoot, 'moat-scan'), true);
         } else {
           const bin = which('postfix');
           if (!bin) skipped.postfix = 'postfix not installed';
@@ -1099,6 +1103,10 @@ async function main(): Promise<number> {
   out.direct = results.direct ?? null;
   out.moat = results.moat ?? null;
   out.postfix = results.postfix ?? null;
+  if (results.moatScan) {
+    out.moatScan = results.moatScan;
+    if (results.moat) out.scanToRelayRatio = round(results.moatScan.msgsPerSec / results.moat.msgsPerSec, 3);
+  }
   if (results.moat && results.direct) out.ratioToDirect = round(results.moat.msgsPerSec / results.direct.msgsPerSec, 3);
   if (results.moat && results.postfix) out.ratioToPostfix = round(results.moat.msgsPerSec / results.postfix.msgsPerSec, 3);
   if (Object.keys(skipped).length) out.skipped = skipped;

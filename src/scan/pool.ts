@@ -16,7 +16,8 @@ export class ScanPool {
       filename: new URL('./worker.ts', import.meta.url).href,
       minThreads: 1,
       maxThreads: threads,
-      // Tasks wait in the queue rather than oversubscribing the cores; idle workers are kept a minute.
+      // A scan waits on I/O too (temporary files, clamd), so each worker takes a few at once.
+      concurrentTasksPerWorker: 4,
       idleTimeout: 60_000,
     });
   }
