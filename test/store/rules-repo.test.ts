@@ -12,34 +12,15 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { sql } from 'kysely';
-import pg from 'pg';
+import { PG_ADMIN_URL, pgAdmin, pgReachable } from './pg.ts';
 import { openStore, type Store } from '../../src/store/db.ts';
 import { migrationNames } from '../../src/store/migrations.ts';
 import { RulesRepo, RuleNotFoundError, RuleRefusedError, ruleToDoc, type StoredRule } from '../../src/store/rules-repo.ts';
 import { RuleValidationError } from '../../src/policy/schema.ts';
 import { defaultRules, shippedModules } from '../../src/policy/presets.ts';
 
-const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 const T0 = 1_700_000_000_000;
 
-async function pgReachable(): Promise<string | null> {
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    await c.query('select 1');
-    return null;
-  } catch (err) {
-    return (err as Error).message || String(err);
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
-
-async function pgAdmin(statement: string): Promise<void> {
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await c.connect();
-  try { await c.query(statement); } finally { await c.end(); }
-}
 
 interface Target { dialect: 'sqlite' | 'postgres'; setup(): Promise<string>; teardown(): Promise<void> }
 

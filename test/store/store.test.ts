@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { sql } from 'kysely';
-import pg from 'pg';
+import { PG_ADMIN_URL, pgAdmin, pgReachable } from './pg.ts';
 import { openStore, type Store } from '../../src/store/db.ts';
 import { migrationNames } from '../../src/store/migrations.ts';
 import { SettingsRepo, SettingsConflictError } from '../../src/store/settings-repo.ts';
@@ -21,30 +21,11 @@ import { QueueRepo, type NewQueuedMessage } from '../../src/store/queue-repo.ts'
 import { AccountsRepo } from '../../src/store/accounts-repo.ts';
 import { startSink, startTestNode, client, eventually } from '../helpers.ts';
 
-const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** Times beyond 2^32 ms and sizes beyond 2^32 bytes: a bigint read back as a string or truncated shows here. */
 const T0 = 1_700_000_000_000;
 const BIG_SIZE = 6_000_000_000;
 
-async function pgReachable(): Promise<string | null> {
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    await c.query('select 1');
-    return null;
-  } catch (err) {
-    return (err as Error).message || String(err);
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
-
-async function pgAdmin(statement: string): Promise<void> {
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await c.connect();
-  try { await c.query(statement); } finally { await c.end(); }
-}
 
 function msg(over: Partial<NewQueuedMessage> & { id: string }): NewQueuedMessage {
   return {
