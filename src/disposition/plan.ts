@@ -9,7 +9,13 @@ import type { PartSummary } from '../scan/pipeline.ts';
 import type { Removals } from './rewrite.ts';
 import type { HeaderEdits } from './headers.ts';
 
-export interface RewritePlan { edits: HeaderEdits; removals: Removals }
+export interface RewritePlan {
+  edits: HeaderEdits;
+  removals: Removals;
+  /** Parts to remove that are the message itself (a single-part message whose body is the threat): nothing can
+   *  be cut out, so disposition deletes the message instead of delivering it unchanged. */
+  unremovable: string[];
+}
 
 /** The part of the outer MIME structure that carries `path` (undefined when that is the whole message). */
 export function removalTarget(path: string, parts: readonly PartSummary[]): PartSummary | undefined {
@@ -42,7 +48,7 @@ export interface PlanInput {
 }
 
 export function planFor({ verdict, findings, parts, statusHeaders }: PlanInput): RewritePlan {
-  const plan: RewritePlan = { edits: { subjectTags: [...verdict.tags], addHeaders: [], removeHeaders: [] }, removals: new Map() };
+  const plan: RewritePlan = { edits: { subjectTags: [...verdict.tags], addHeaders: [], removeHeaders: [] }, removals: new Map(), unremovable: [] };
   if (statusHeaders) {
     for (const f of findings) plan.edits.addHeaders.push([`X-Moat-${f.module[0].toUpperCase()}${f.module.slice(1)}`, statusHeaderValue(f)]);
     plan.edits.addHeaders.push(['X-Moat-Rule', verdict.ruleName], ['X-Moat-Action', verdict.action]);
@@ -50,7 +56,7 @@ export function planFor({ verdict, findings, parts, statusHeaders }: PlanInput):
   if (verdict.action === 'delete_attachment') {
     for (const path of verdict.removeParts) {
       const target = removalTarget(path, parts);
-      if (!target) continue;
+      if (!target) { plan.unremovable.push(path); continue; }
       const inside = (p: string) => p === target.path || p.startsWith(`${target.path}.`) || p.startsWith(`${target.path}/`);
       const why = findings.flatMap((f) => f.detections.filter((d) => d.part !== undefined && inside(d.part)).map((d) => `${f.module}: ${d.status}, ${d.name}`));
       const key = mimePartNumber(target.path);

@@ -156,6 +156,11 @@ export class AntivirusScanner implements Scanner {
     if (engineErrors.length > MAX_ENGINE_ERRORS) details.engine_errors_total = engineErrors.length;
     if (limits.length) details.limits = limits;
     if (interrupted) details.error = interrupted;
+    // No engine configured: nothing looked for viruses, so `clean` would be a lie. What the model itself found
+    // (encrypted, macro, limits) still counts.
+    if (!this.signatures && !this.clamd && status === 'clean') {
+      return { module: 'antivirus', status: 'not_scanned', reason: 'engine_unavailable', detections, details, ms: Math.round(performance.now() - started) };
+    }
     return { module: 'antivirus', status, detections, details, ms: Math.round(performance.now() - started) };
   }
 
