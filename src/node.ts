@@ -136,7 +136,10 @@ export async function startNode(boot: Bootstrap, opts: NodeOptions = {}): Promis
         logger.info('stopping');
         await smtp.close();
         await queue.close();
+        // Scans cut short by closing the pool leave their messages in spool/received/ (done again at next start).
+        const dispositions = scanning.close();
         await scanPool.close();
+        await dispositions;
         spool.close();
         await http.close();
         settings.unwatch();

@@ -9,7 +9,8 @@
  *   - past the inline time budget, or when the groups' verdicts differ, a `reject` becomes `delete` (SPEC §2).
  * One traffic event per rule group. A scan that fails (worker crash, timeout) gives `error` findings that the
  * rule handles, never a lost message: the file stays in received/ until its copies are queued, and a restart
- * processes whatever is still there.
+ * processes whatever is still there. A scan cut short by the node's own shutdown (close()) is no verdict: its
+ * message stays in received/ for the next start, so it is never delivered unscanned (e.g. `[Not scanned]`).
  */
 import type { Logger } from '../platform/logger.ts';
 import type { SettingsService } from '../config/settings.ts';
@@ -79,6 +80,9 @@ interface Plan { groups: RuleGroup[]; perGroup: ModuleRequest[][]; all: ModuleRe
 export class ScanningIntake implements Intake {
   readonly stage = 'received' as const;
   private readonly d: ScanningIntakeDeps;
+  private closing = false;
+  /** Dispositions finished after the session (late scans, restart reprocessing), until they settle. */
+  private readonly background = new Set<Promise<unknown>>();
 
   constructor(deps: ScanningIntakeDeps) {
     this.d = deps;
@@ -89,19 +93,40 @@ export class ScanningIntake implements Intake {
     const s = this.d.settings.snapshot();
     const plan = this.plan(await this.d.rules(), msg, s);
     const scanning = plan.all.length ? this.scan(msg, plan, s) : Promise.resolve(null);
-    const budget = new Promise<'late'>((r) => { const t = setTimeout(() => r('late'), s.scan.inlineBudget * 1000); t.unref(); void scanning.finally(() => clearTimeout(t)); });
+    const budget = new Promise<'late'>((r) => { const t = setTimeout(() => r('late'), s.scan.inlineBudget * 1000); t.unref(); void scanning.then(() => clearTimeout(t), () => clearTimeout(t)); });
     const first = await Promise.race([scanning, budget]);
     if (first === 'late') {
-      void scanning.then((r) => this.finish(msg, plan, r, false))
-        .catch((err) => this.d.logger.error({ qid: msg.envelope.id, err: (err as Error).message }, 'finishing a late scan failed; left in spool/received'));
+      this.track(scanning.then((r) => this.finish(msg, plan, r, false))
+        .catch((err) => this.d.logger.error({ qid: msg.envelope.id, err: (err as Error).message }, 'finishing a late scan failed; left in spool/received')));
       this.d.logger.info({ qid: msg.envelope.id, budget: s.scan.inlineBudget }, 'scan past the inline budget: accepted, finished after the session');
       return `2.0.0 Ok: queued as ${msg.envelope.id}`;
     }
     return this.finish(msg, plan, first, true);
   }
 
+  /**
+   * Shutdown, called before the scan pool is closed: scans failing from now on were cut short, not judged, so
+   * their messages stay in spool/received/ (processed again at the next start). Resolves once the dispositions
+   * under way after their sessions have settled (await it after closing the pool, before closing the store).
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    while (this.background.size) await Promise.allSettled([...this.background]);
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.background.add(p);
+    void p.finally(() => this.background.delete(p));
+  }
+
   /** A message found in spool/received/ at start: no client waits, so a reject is a delete. */
-  async reprocess(id: string): Promise<void> {
+  reprocess(id: string): Promise<void> {
+    const p = this.reprocessNow(id);
+    this.track(p.catch(() => {}));
+    return p;
+  }
+
+  private async reprocessNow(id: string): Promise<void> {
     const { envelope, offset, size } = await this.d.spool.readEnvelope(id, 'received');
     const msg: AcceptedMessage = { envelope, size, messageId: null, offset, tls: false, stage: 'received' };
     const s = this.d.settings.snapshot();
@@ -138,6 +163,8 @@ export class ScanningIntake implements Intake {
         limits: { maxDepth: s.scan.limits.maxDepth, maxMembers: s.scan.limits.maxMembers, maxUnpackedBytes: s.scan.limits.maxUnpackedBytes },
       });
     } catch (err) {
+      // Stopping: the pool ended the task. Not a verdict; the message waits in received/ for the next start.
+      if (this.closing) throw new Error(`scan interrupted by shutdown: ${(err as Error).message}`, { cause: err });
       // A worker that died or a task that failed: every module of this message reports `error`.
       this.d.logger.error({ qid: msg.envelope.id, err: (err as Error).message }, 'scan failed');
       return null;
@@ -166,10 +193,13 @@ export class ScanningIntake implements Intake {
       const findings = findingsOf(plan.perGroup[i]);
       // After the session (or for only some recipients) a reject can no longer be said: it is a delete.
       // The non-delivery notice SPEC §2 asks for here (authenticated senders only) comes with notifications.
-      const action = v.action === 'reject' ? 'delete' : v.action;
+      let action = v.action === 'reject' ? 'delete' : v.action;
+      const rw = action === 'delete' ? null : planFor({ verdict: { ...v, action }, findings, parts: result?.parts ?? [], statusHeaders: s.scan.statusHeaders && g.rule.mode === 'scan' });
+      // The threat is the message itself (a single-part message): nothing to cut out, so it is not delivered.
+      if (rw?.unremovable.length) action = 'delete';
       let deliveredAs: string | null = null;
       if (action !== 'delete') {
-        const rw = planFor({ verdict: { ...v, action }, findings, parts: result?.parts ?? [], statusHeaders: s.scan.statusHeaders && g.rule.mode === 'scan' });
+        if (!rw) throw new Error('no rewrite plan for a delivered group');
         // Even without tags or status headers the edits run: they strip forged X-Moat-* fields.
         const edits = rw.edits;
         if (!rw.removals.size && plan.groups.length === 1) {
