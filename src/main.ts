@@ -467,6 +467,38 @@ const commands: Record<string, Command> = {
     options: configOption,
     async run({ values, positionals }) { await setRuleEnabled(values, positionals, false); },
   },
+  scan: {
+    summary: 'scan messages offline with the rules in force (in this process: no SMTP, no queue); one line per message',
+    usage: 'moat scan [--json] [--all-modules] [--from ADDR] [--to ADDR]... [--ip IP] [--helo NAME] [--config FILE] FILE|DIR|- ...\n\n' +
+      '  FILE one message (a leading mbox "From " line is skipped); DIR every regular file in it (not recursive, by\n' +
+      '  name); - standard input.\n' +
+      '  Prints per message: FILE ACTION rule=RULE and the statuses that are not clean; with --json one JSON line\n' +
+      '  {"file","action","rule","modules":{MODULE:{"status",...}}} listing all six modules ("groups" too when the\n' +
+      '  recipients fall under different rules; the top-level fields are those of the first recipient\'s rule).\n' +
+      '  Envelope defaults, per message: --from = its Return-Path, else its From address, else <> (null sender);\n' +
+      '  --to = its To and Cc addresses, else postmaster@localhost; --ip 127.0.0.1; --helo localhost.\n' +
+      '  --all-modules: run every module whatever the rule enables, content with the default criteria, and decide\n' +
+      '  with the Default rule\'s blocks as if every module were enabled (reported as rule Default).\n' +
+      '  Rules and settings come from the store of the config; without one, the shipped rules and the config\'s settings.\n' +
+      '  Exit 0 when every message was scanned (threats are no error); 1 when an input could not be read or scanned.',
+    options: {
+      ...configOption, json: { type: 'boolean', default: false }, 'all-modules': { type: 'boolean', default: false },
+      from: { type: 'string' }, to: { type: 'string', multiple: true }, ip: { type: 'string' }, helo: { type: 'string' },
+    },
+    async run({ values, positionals }) {
+      const { scanCommand, ScanUsageError } = await import('./scan/cli.ts');
+      const opts = {
+        inputs: positionals, json: values.json === true, allModules: values['all-modules'] === true, from: values.from as string | undefined,
+        to: (values.to as string[] | undefined) ?? [], ip: values.ip as string | undefined, helo: values.helo as string | undefined,
+      };
+      try {
+        await scanCommand(opts, loadBootstrap(values.config as string | undefined), { out, warn: (l) => process.stderr.write(`${l}\n`), stdin: process.stdin });
+      } catch (err) {
+        if (err instanceof ScanUsageError) throw new UsageError(err.message);
+        throw err;
+      }
+    },
+  },
 };
 
 function oneIdOrAll(values: Record<string, unknown>, positionals: string[]): string | undefined {

@@ -39,11 +39,14 @@ export interface ScanResult {
   ms: number;
 }
 
+const TMP = tmpdir();
+
 export async function scanMessage(req: ScanRequest): Promise<ScanResult> {
   const started = performance.now();
   const deadline = AbortSignal.timeout(Math.max(1, req.deadlineMs));
-  const source = 'data' in req.source ? Buffer.from(req.source.data) : createReadStream(req.source.path, { start: req.source.offset, highWaterMark: 256 * 1024 });
-  const model = await buildModel(source, req.envelope, { ...req.limits, tempDir: req.limits?.tempDir ?? tmpdir(), signal: deadline });
+  // 64 KiB reads: most mail is a few KB, and a 256 KiB buffer per message was the largest single cost measured.
+  const source = 'data' in req.source ? Buffer.from(req.source.data) : createReadStream(req.source.path, { start: req.source.offset, highWaterMark: 64 * 1024 });
+  const model = await buildModel(source, req.envelope, { ...req.limits, tempDir: req.limits?.tempDir ?? TMP, signal: deadline });
   try {
     const unique = new Map<string, ModuleRequest>();
     for (const m of req.modules) unique.set(m.key, m);

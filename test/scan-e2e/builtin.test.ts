@@ -134,7 +134,7 @@ test('a single-part message that is itself the threat is deleted (nothing to cut
     await waitDelivered(sink, 'bob@inside.test', 'after');
     assert.equal(sink.messages.filter((m) => header(m.data, 'subject')?.includes('pasted')).length, 0, 'the infected message is not delivered');
     // Deleted: the reply names no queue id, so the event is found by its subject.
-    const event = await eventually(async () => (await eventsOf(node).recent(100)).find((e) => e.subject === 'pasted'), 10_000, 'event');
+    const event = (await eventually(async () => (await eventsOf(node).recent(100)).find((e) => e.subject === 'pasted'), 10_000, 'event'))!;
     assert.equal(event.action, 'delete');
     assert.equal(event.modules.antivirus.status, 'infected');
   } finally {
