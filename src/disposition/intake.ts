@@ -27,6 +27,7 @@ import type { Finding, ModuleName } from '../scan/types.ts';
 import { removeParts } from './rewrite.ts';
 import { headerEditor } from './headers.ts';
 import { planFor } from './plan.ts';
+import { moduleOptions } from '../scan/options.ts';
 
 export interface Scanning { scan(req: ScanRequest): Promise<ScanResult> }
 
@@ -63,17 +64,6 @@ export interface ScanningIntakeDeps {
   events?: TrafficSink;
 }
 
-/** Options each module runs with: engine settings from `scan.*`, criteria from the rule. */
-function moduleOptions(module: ModuleName, rule: Rule, s: Settings): Record<string, unknown> {
-  if (module === 'antivirus') {
-    const c = s.scan.antivirus.clamav;
-    return {
-      engines: { builtin: s.scan.antivirus.builtin, clamav: c ? { socket: c.socket, host: c.host, port: c.port, timeoutMs: c.timeout * 1000 } : null },
-      maxScanMs: s.scan.maxScanTime * 1000,
-    };
-  }
-  return { ...(rule.modules[module]?.options ?? {}) };
-}
 
 interface Plan { groups: RuleGroup[]; perGroup: ModuleRequest[][]; all: ModuleRequest[] }
 

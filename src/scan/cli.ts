@@ -38,6 +38,7 @@ import { scanMessage, type ModuleRequest, type ScanRequest } from './pipeline.ts
 import { closeScanners, configKey } from './registry.ts';
 import { errorFinding } from './run.ts';
 import { MODULES, type Envelope, type Finding, type ModuleName } from './types.ts';
+import { moduleOptions } from './options.ts';
 
 /** A problem with the command line itself (the caller turns it into a usage error, exit 2). */
 export class ScanUsageError extends Error {}
@@ -173,17 +174,6 @@ async function loadContext(boot: Bootstrap, warn: (line: string) => void): Promi
   }
 }
 
-/** Options a module runs with, as on the SMTP path: engine settings from `scan.*`, criteria from the rule. */
-function moduleOptions(module: ModuleName, rule: Rule, s: Settings): Record<string, unknown> {
-  if (module === 'antivirus') {
-    const c = s.scan.antivirus.clamav;
-    return {
-      engines: { builtin: s.scan.antivirus.builtin, clamav: c ? { socket: c.socket, host: c.host, port: c.port, timeoutMs: c.timeout * 1000 } : null },
-      maxScanMs: s.scan.maxScanTime * 1000,
-    };
-  }
-  return { ...(rule.modules[module]?.options ?? {}) };
-}
 
 /** The Default rule (as the store has it) with every module enabled, content with the default criteria. */
 function everyModuleRule(rules: readonly Rule[]): Rule {
