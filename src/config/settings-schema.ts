@@ -139,7 +139,7 @@ export const settingsSchema = z.object({
       maxDepth: z.number().int().min(1).max(100).default(32),
       maxMembers: z.number().int().min(1).default(10_000),
       /** Bytes unpacked from archives per message; beyond it the antivirus status is `error` (zip bombs). */
-      maxUnpackedBytes: z.number().int().min(1).default(512 * 1024 * 1024),
+      maxUnpackedBytes: z.number().int().min(1).default(128 * 1024 * 1024),
     }).strict().prefault({}),
   }).strict().prefault({}),
 }).strict();
