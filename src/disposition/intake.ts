@@ -23,7 +23,7 @@ import { groupRecipients, decide, type Rule, type RuleGroup, type Verdict } from
 import type { ModuleRequest, ScanRequest, ScanResult } from '../scan/pipeline.ts';
 import { configKey } from '../scan/registry.ts';
 import { errorFinding } from '../scan/run.ts';
-import type { Finding, ModuleName } from '../scan/types.ts';
+import { MODULES, type Finding, type ModuleName } from '../scan/types.ts';
 import { removeParts } from './rewrite.ts';
 import { headerEditor } from './headers.ts';
 import { planFor } from './plan.ts';
@@ -47,7 +47,8 @@ export interface TrafficEvent {
   rule: string;
   action: string;
   backup: boolean;
-  modules: Record<string, { status: string; reason?: string; detections?: { status: string; name: string; part?: string }[] }>;
+  /** Every module (SPEC §6), including those the rule does not run (`not_scanned`, reason `disabled`). */
+  modules: Record<string, { status: string; reason?: string; detections?: { status: string; name: string; part?: string }[]; details?: Record<string, unknown> }>;
 }
 
 export interface TrafficSink { record(e: TrafficEvent): Promise<void> }
@@ -215,7 +216,13 @@ export class ScanningIntake implements Intake {
   private async event(msg: AcceptedMessage, g: RuleGroup, v: Verdict, findings: Finding[], result: ScanResult | null, deliveredAs: string | null): Promise<void> {
     if (!this.d.events) return;
     const modules: TrafficEvent['modules'] = {};
-    for (const f of findings) modules[f.module] = { status: f.status, reason: f.reason, detections: f.detections.map((d) => ({ status: d.status, name: d.name, part: d.part })) };
+    for (const m of MODULES) modules[m] = { status: 'not_scanned', reason: 'disabled' };
+    for (const f of findings) {
+      modules[f.module] = {
+        status: f.status, reason: f.reason, detections: f.detections.map((d) => ({ status: d.status, name: d.name, part: d.part })),
+        ...(f.details ? { details: f.details } : {}),
+      };
+    }
     await this.d.events.record({
       time: Date.now(), node: this.d.node, queueId: msg.envelope.id, deliveredAs, messageId: result?.messageId ?? msg.messageId,
       clientIp: msg.envelope.clientIp, helo: msg.envelope.helo, sender: msg.envelope.sender, recipients: g.recipients,

@@ -70,6 +70,10 @@ test('built-in engine, Default rule: EICAR attachment replaced, tagged, status h
     assert.deepEqual(ev.modules.antivirus.detections?.map((d) => d.name), ['Eicar-Test-Signature']);
     assert.equal(ev.modules.links.status, 'not_scanned');
     assert.equal(ev.modules.links.reason, 'engine_unavailable');
+    // Every module is in the event (SPEC §6): content and auth are off in the shipped Default rule.
+    assert.deepEqual(Object.keys(ev.modules).sort(), ['antiphishing', 'antispam', 'antivirus', 'auth', 'content', 'links']);
+    assert.deepEqual(ev.modules.content, { status: 'not_scanned', reason: 'disabled' });
+    assert.deepEqual((ev.modules.antivirus.details as { engines: string[] }).engines, ['builtin']);
     assert.equal(ev.deliveredAs !== null, true);
 
     // 2. Clean, with a forged X-Moat-Antivirus: delivered untagged, our `clean` verdict only.

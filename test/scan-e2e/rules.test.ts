@@ -49,7 +49,7 @@ test('rules from the store: reject, delete, split recipients, content filtering,
       ['Default', 'skip', ['bob@inside.test']],
     ]);
     assert.equal(splitEvents.find((e) => e.rule === 'Blocked')!.deliveredAs, null);
-    assert.equal(splitEvents.find((e) => e.rule === 'Blocked')!.modules.antivirus, undefined, 'mode reject scans nothing');
+    assert.deepEqual(splitEvents.find((e) => e.rule === 'Blocked')!.modules.antivirus, { status: 'not_scanned', reason: 'disabled' }, 'mode reject scans nothing');
 
     // Content filtering enabled in a rule (shipped criteria): a double-extension name is removed, the rest delivered.
     const filtered = await compose({
