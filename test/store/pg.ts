@@ -1,7 +1,11 @@
 /**
- * PostgreSQL for store tests: whether the server on 127.0.0.1:5432 answers, and admin statements (CREATE and
- * DROP of the throw-away databases each suite makes).
+ * Databases for store tests: whether PostgreSQL on 127.0.0.1:5432 answers, admin statements, and the two
+ * targets every store suite runs against (a temp SQLite file, a throw-away PostgreSQL database).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 export const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -24,4 +28,32 @@ export async function pgAdmin(statement: string): Promise<void> {
   const c = new pg.Client({ connectionString: PG_ADMIN_URL });
   await c.connect();
   try { await c.query(statement); } finally { await c.end(); }
+}
+
+/** A database for one suite run: a temp SQLite file, or a throw-away PostgreSQL database dropped afterwards. */
+export interface Target {
+  dialect: 'sqlite' | 'postgres';
+  /** Creates the database; returns its URL. */
+  setup(): Promise<string>;
+  teardown(): Promise<void>;
+}
+
+export function sqliteTarget(prefix = 'moat-store-'): Target {
+  let dir = '';
+  return {
+    dialect: 'sqlite',
+    async setup() { dir = mkdtempSync(join(tmpdir(), prefix)); return `sqlite:${join(dir, 'moat.db')}`; },
+    async teardown() { if (dir) rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+export function postgresTarget(): Target {
+  const name = `moat_test_${randomBytes(6).toString('hex')}`;
+  let created = false;
+  return {
+    dialect: 'postgres',
+    async setup() { await pgAdmin(`CREATE DATABASE ${name}`); created = true; return `postgres://postgres@127.0.0.1:5432/${name}`; },
+    // FORCE ends any session a failed case left open, so the database never outlives the run.
+    async teardown() { if (created) await pgAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); },
+  };
 }

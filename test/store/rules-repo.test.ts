@@ -6,13 +6,11 @@
  */
 import { describe, test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { sql } from 'kysely';
-import { PG_ADMIN_URL, pgAdmin, pgReachable } from './pg.ts';
+import { PG_ADMIN_URL, pgReachable, postgresTarget, sqliteTarget } from './pg.ts';
 import { openStore, type Store } from '../../src/store/db.ts';
 import { migrationNames } from '../../src/store/migrations.ts';
 import { RulesRepo, RuleNotFoundError, RuleRefusedError, ruleToDoc, type StoredRule } from '../../src/store/rules-repo.ts';
@@ -21,27 +19,6 @@ import { defaultRules, shippedModules } from '../../src/policy/presets.ts';
 
 const T0 = 1_700_000_000_000;
 
-
-interface Target { dialect: 'sqlite' | 'postgres'; setup(): Promise<string>; teardown(): Promise<void> }
-
-function sqliteTarget(): Target {
-  let dir = '';
-  return {
-    dialect: 'sqlite',
-    async setup() { dir = mkdtempSync(join(tmpdir(), 'moat-rules-')); return `sqlite:${join(dir, 'moat.db')}`; },
-    async teardown() { if (dir) rmSync(dir, { recursive: true, force: true }); },
-  };
-}
-
-function postgresTarget(): Target {
-  const name = `moat_test_${randomBytes(6).toString('hex')}`;
-  let created = false;
-  return {
-    dialect: 'postgres',
-    async setup() { await pgAdmin(`CREATE DATABASE ${name}`); created = true; return `postgres://postgres@127.0.0.1:5432/${name}`; },
-    async teardown() { if (created) await pgAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); },
-  };
-}
 
 const pgProblem = await pgReachable();
 if (pgProblem && process.env.CI) {
@@ -71,7 +48,7 @@ async function inProcesses(url: string, n: number, body: (i: number) => string):
   for (const r of runs) assert.equal(r.code, 0, r.err);
 }
 
-for (const target of [sqliteTarget(), postgresTarget()]) {
+for (const target of [sqliteTarget('moat-rules-'), postgresTarget()]) {
   const skip = target.dialect === 'postgres' && pgProblem ? `PostgreSQL unreachable: ${pgProblem}` : false;
 
   describe(`rules repository on ${target.dialect}`, { skip }, () => {

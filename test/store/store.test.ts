@@ -10,10 +10,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { sql } from 'kysely';
-import { PG_ADMIN_URL, pgAdmin, pgReachable } from './pg.ts';
+import { PG_ADMIN_URL, pgReachable, postgresTarget, sqliteTarget } from './pg.ts';
 import { openStore, type Store } from '../../src/store/db.ts';
 import { migrationNames } from '../../src/store/migrations.ts';
 import { SettingsRepo, SettingsConflictError } from '../../src/store/settings-repo.ts';
@@ -32,42 +31,6 @@ function msg(over: Partial<NewQueuedMessage> & { id: string }): NewQueuedMessage
     node: 'n1', sender: 'sender@example.test', recipients: ['rcpt@dest.test'], clientIp: '127.0.0.1', helo: 'client.test',
     messageId: '<m@example.test>', receivedAt: T0, size: 1000, expiresAt: T0 + 3 * 86_400_000, isBounce: false, nextAttemptAt: T0,
     ...over,
-  };
-}
-
-interface Target {
-  dialect: 'sqlite' | 'postgres';
-  /** Creates the database; returns its URL. */
-  setup(): Promise<string>;
-  teardown(): Promise<void>;
-}
-
-function sqliteTarget(): Target {
-  let dir = '';
-  return {
-    dialect: 'sqlite',
-    async setup() {
-      dir = mkdtempSync(join(tmpdir(), 'moat-store-'));
-      return `sqlite:${join(dir, 'moat.db')}`;
-    },
-    async teardown() { if (dir) rmSync(dir, { recursive: true, force: true }); },
-  };
-}
-
-function postgresTarget(): Target {
-  const name = `moat_test_${randomBytes(6).toString('hex')}`;
-  let created = false;
-  return {
-    dialect: 'postgres',
-    async setup() {
-      await pgAdmin(`CREATE DATABASE ${name}`);
-      created = true;
-      return `postgres://postgres@127.0.0.1:5432/${name}`;
-    },
-    async teardown() {
-      // FORCE ends any session a failed case left open, so the database never outlives the run.
-      if (created) await pgAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    },
   };
 }
 

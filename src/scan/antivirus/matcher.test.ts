@@ -3,15 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseHexSignature } from './hexsig.ts';
 import { parseOffset, PatternSet, type OffsetSpec, type PatternInput } from './matcher.ts';
+import { rng } from './test-rng.ts';
 
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Feeds `data` in chunks of `chunk` bytes keeping the history the set asks for, as signatures.ts does. */
 function matchChunked(set: PatternSet, data: Uint8Array, chunk: number, ctx: { type?: { category: string; label: string } } = {}): number[] {
