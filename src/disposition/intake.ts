@@ -31,6 +31,18 @@ import { moduleOptions } from '../scan/options.ts';
 
 export interface Scanning { scan(req: ScanRequest): Promise<ScanResult> }
 
+/**
+ * SPEC §2: a sender counts as authenticated when it logged in to Moat (SMTP AUTH) or when the message passed
+ * DMARC (an aligned SPF or DKIM pass), as the `auth` module reports it when a rule runs it.
+ */
+export function senderAuthenticated(authUser: string | null, result: ScanResult | null): boolean {
+  if (authUser) return true;
+  for (const f of Object.values(result?.findings ?? {})) {
+    if (f.module === 'auth' && f.detections.some((d) => d.name === 'dmarc' && d.status === 'pass')) return true;
+  }
+  return false;
+}
+
 export interface TrafficEvent {
   time: number;
   node: string;
@@ -182,9 +194,14 @@ export class ScanningIntake implements Intake {
     for (const [i, g] of plan.groups.entries()) {
       const v = verdicts[i];
       const findings = findingsOf(plan.perGroup[i]);
-      // After the session (or for only some recipients) a reject can no longer be said: it is a delete.
-      // The non-delivery notice SPEC §2 asks for here (authenticated senders only) comes with notifications.
+      // After the session (or for only some recipients) a reject can no longer be said: it is a delete, with a
+      // non-delivery notice when the sender is authenticated (SPEC §2), so a real person learns of it.
       let action = v.action === 'reject' ? 'delete' : v.action;
+      if (v.action === 'reject' && senderAuthenticated(msg.envelope.authUser, result)) {
+        const ndr = await this.d.queue.bounceRejected(msg.envelope, msg.offset, 'received', g.recipients)
+          .catch((err) => { log.error({ err: (err as Error).message }, 'could not create the non-delivery notice'); return null; });
+        if (ndr) log.info({ ndr, to: msg.envelope.sender, rcpts: g.recipients.length }, 'non-delivery notice queued for a rejected copy');
+      }
       const rw = action === 'delete' ? null : planFor({ verdict: { ...v, action }, findings, parts: result?.parts ?? [], statusHeaders: s.scan.statusHeaders && g.rule.mode === 'scan' });
       // The threat is the message itself (a single-part message): nothing to cut out, so it is not delivered.
       if (rw?.unremovable.length) action = 'delete';

@@ -250,8 +250,8 @@ test('the order of findings and of their detections never changes the verdict (e
   assert.deepEqual(v.removeParts, ['1.2', '1.3', '1.5']);
   assert.deepEqual(v.tags, ['[Infected]', '[Encrypted]']);
   assert.equal(v.backup, true);
-  assert.deepEqual(v.fired.map((x) => `${x.module}/${x.status}`), ['antivirus/infected', 'antivirus/encrypted', 'antispam/spam', 'content/banned_name',
-    'auth/dmarc_violation', 'auth/spf_violation', 'auth/dkim_violation']);
+  assert.deepEqual(v.fired.map((x) => `${x.module}/${x.status}`), ['antivirus/infected', 'antivirus/riskware', 'antivirus/encrypted', 'antivirus/macro',
+    'antispam/spam', 'content/banned_type', 'content/banned_name', 'auth/dmarc_violation', 'auth/spf_violation', 'auth/dkim_violation']);
 });
 
 test('decide does not change the rule or the findings', () => {
@@ -260,4 +260,16 @@ test('decide does not change the rule or the findings', () => {
   const before = structuredClone({ r, findings });
   decide(r, findings);
   assert.deepEqual({ r, findings }, before);
+});
+
+test('every status a module detected fires its block, not only the worst one (macro next to an encrypted archive)', () => {
+  const v = decide(def(), [f('antivirus', 'encrypted', [d('encrypted', '1.2'), d('macro', '1.3')])]);
+  assert.deepEqual(v.fired.map((x) => x.status), ['encrypted', 'macro']);
+  assert.deepEqual(v.tags, ['[Encrypted]']);
+  // infected + encrypted: both fire; the strictest wins and only the infected part is removed.
+  const w = decide(def(), [f('antivirus', 'infected', [d('infected', '1.2'), d('encrypted', '1.3')])]);
+  assert.deepEqual(w.fired.map((x) => x.status), ['infected', 'encrypted']);
+  assert.equal(w.action, 'delete_attachment');
+  assert.deepEqual(w.removeParts, ['1.2']);
+  assert.deepEqual(w.tags, ['[Infected]', '[Encrypted]']);
 });

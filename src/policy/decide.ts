@@ -3,7 +3,8 @@
  * the order of findings (and of their detections) never changes it.
  *
  * Mode `skip`, `reject` or `delete`: that action, nothing scanned, nothing fired. Mode `scan`: for each module
- * enabled in the rule, the statuses it reported are looked up in its blocks; every block that names one of them
+ * enabled in the rule, the statuses it reported (the finding's status and its detections' statuses) are looked
+ * up in its blocks; every block that names one of them
  * fires (one FiredBlock per module, status and block). Then:
  * - action = the strictest fired action (delete > reject > delete_attachment > skip), `skip` if none fired;
  * - backup = any fired block asks for it; tags = fired blocks' non-empty tags, first occurrence kept;
@@ -87,6 +88,10 @@ export function decide(rule: Rule, findings: readonly Finding[], ctx: DecideCont
     const mine = findings.filter((f) => f.module === module);
     if (!mine.length) continue;
     const set = new Set(mine.map((f) => f.status));
+    // Every status the module found fires its block, not only the worst one (a macro document next to an
+    // encrypted archive fires both the `encrypted` and the `macro` block).
+    const known: readonly string[] = STATUSES[module];
+    if (module !== 'auth') for (const f of mine) for (const d of f.detections ?? []) if (known.includes(d.status)) set.add(d.status);
     if (module === 'auth') for (const v of authViolations(mine, settings.options)) set.add(v);
     for (const status of inOrder(module, set)) {
       for (const b of settings.blocks) {

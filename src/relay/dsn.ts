@@ -17,7 +17,9 @@ export interface DsnInput {
   failed: FailedRecipient[];
   /** The original header section (CRLF line endings), already truncated by the caller. */
   headers: Buffer;
-  reason: 'failed' | 'expired';
+  /** failed: refused by the next hop; expired: queue lifetime over; rejected: refused by Moat's own policy
+   *  after the session had ended. */
+  reason: 'failed' | 'expired' | 'rejected';
   now?: Date;
 }
 
@@ -36,9 +38,11 @@ export function buildDsn(d: DsnInput): Buffer {
   const now = d.now ?? new Date();
   const boundary = `=_moat_${randomBytes(12).toString('hex')}`;
   const msgId = `<${d.queueId}.${randomBytes(6).toString('hex')}@${d.hostname}>`;
-  const why = d.reason === 'expired'
-    ? 'could not be delivered within the time allowed and has been given up on'
-    : 'could not be delivered to one or more recipients; the next server refused them';
+  const why = {
+    expired: 'could not be delivered within the time allowed and has been given up on',
+    failed: 'could not be delivered to one or more recipients; the next server refused them',
+    rejected: 'was not delivered to one or more recipients: the content policy of this mail system refused it',
+  }[d.reason];
   const lines = d.failed.map((f) => `  <${f.address}>: ${f.diagnostic.replace(/[\r\n]+/g, ' ').slice(0, 500)}`);
   const human = [
     `This is the mail system at host ${d.hostname}.`,

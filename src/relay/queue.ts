@@ -390,12 +390,29 @@ export class QueueManager implements Intake {
     }
   }
 
+  /**
+   * A non-delivery notice for recipients whose copy policy deleted after the session, when a `reject` could no
+   * longer be said on the wire (SPEC §2). The caller decides whether the sender deserves one (authenticated
+   * senders only); never to the null sender or for a bounce.
+   */
+  async bounceRejected(envelope: Envelope, offset: number, stage: 'received' | 'queue', recipients: string[]): Promise<string | null> {
+    if (!envelope.sender || envelope.isBounce || !recipients.length) return null;
+    const s = this.d.settings.snapshot();
+    const headers = await this.readHeaders(envelope.id, stage, offset);
+    const dsn = buildDsn({
+      hostname: s.mta.hostname, queueId: envelope.id, originalSender: envelope.sender, arrivalDate: new Date(envelope.receivedAt),
+      failed: recipients.map((address) => ({ address, status: '5.7.1', diagnostic: '550 5.7.1 Message rejected by policy' })),
+      headers, reason: 'rejected', now: new Date(this.d.clock.now()),
+    });
+    return this.submit('', [envelope.sender], dsn, { isBounce: true });
+  }
+
   /** The original header section, at most 64 KiB. */
-  private async readHeaders(id: string): Promise<Buffer> {
-    const { offset } = await this.d.spool.readEnvelope(id);
+  private async readHeaders(id: string, stage: 'received' | 'queue' = 'queue', knownOffset?: number): Promise<Buffer> {
+    const offset = knownOffset ?? (await this.d.spool.readEnvelope(id, stage)).offset;
     const chunks: Buffer[] = [];
     let n = 0;
-    for await (const c of this.d.spool.openMessage(id, offset)) {
+    for await (const c of this.d.spool.openMessage(id, offset, stage)) {
       chunks.push(c as Buffer);
       n += (c as Buffer).length;
       if (n >= 64 * 1024) break;
