@@ -127,12 +127,21 @@ export const settingsSchema = z.object({
     statusHeaders: z.boolean().default(true),
     antivirus: z.object({
       builtin: z.boolean().default(true),
+      /** Built-in engine database files or directories (.sigs, .hdb, .hsb, .ndb); empty = the shipped data/antivirus/.
+       *  Running nodes notice added, removed or changed files (see reloadCheck) and reload; the old database stays
+       *  in force if the new one does not load. */
+      databases: z.array(z.string().min(1)).default([]),
+      /** Seconds between checks of the database files for changes. */
+      reloadCheck: z.number().int().min(1).max(3600).default(10),
       /** clamd over a unix socket or TCP; null = not used. */
       clamav: z.object({
         socket: z.string().min(1).optional(),
         host: z.string().min(1).optional(),
         port: z.number().int().min(1).max(65535).optional(),
         timeout: z.number().int().min(1).default(30),
+        /** Largest part sent to clamd, in MiB; keep it at or below clamd's StreamMaxLength (ClamAV's default is
+         *  100 MB; Debian's clamd.conf sets 25M). A larger part is an engine error (status `error`). */
+        maxStreamSize: z.number().int().min(1).max(4095).default(25),
       }).strict().refine((c) => !!c.socket || !!c.port, 'give socket or port').nullable().default(null),
     }).strict().prefault({}),
     limits: z.object({

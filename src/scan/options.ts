@@ -11,8 +11,13 @@ export function moduleOptions(module: ModuleName, rule: Rule, s: Settings): Reco
   if (module === 'antivirus') {
     const c = s.scan.antivirus.clamav;
     return {
-      engines: { builtin: s.scan.antivirus.builtin, clamav: c ? { socket: c.socket, host: c.host, port: c.port, timeoutMs: c.timeout * 1000 } : null },
+      engines: {
+        builtin: s.scan.antivirus.builtin,
+        clamav: c ? { socket: c.socket, host: c.host, port: c.port, timeoutMs: c.timeout * 1000, maxStreamBytes: c.maxStreamSize * 1024 * 1024 } : null,
+      },
       maxScanMs: s.scan.maxScanTime * 1000,
+      reloadCheckMs: s.scan.antivirus.reloadCheck * 1000,
+      ...(s.scan.antivirus.databases.length ? { databasePaths: s.scan.antivirus.databases } : {}),
     };
   }
   return { ...(rule.modules[module]?.options ?? {}) };

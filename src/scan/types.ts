@@ -89,7 +89,7 @@ export interface Part {
 }
 
 /** A limit reached while building the model; each becomes a finding of the modules that care (never a crash). */
-export interface LimitHit { limit: 'depth' | 'members' | 'unpacked_bytes' | 'time' | 'parts' | 'malformed'; part?: string; detail: string }
+export interface LimitHit { limit: 'depth' | 'members' | 'unpacked_bytes' | 'time' | 'parts' | 'malformed' | 'unsupported'; part?: string; detail: string }
 
 export interface Envelope {
   sender: string;
@@ -111,6 +111,17 @@ export interface MessageModel {
   /** Text of text/plain bodies, and text/html bodies, each capped. */
   text: string;
   html: string;
+  /**
+   * Optional (anti-spam heuristics): the inline bodies behind `text` and `html`, in order: where each one's
+   * decoded text lies in `text` or `html` (`[start, end)`, within the cap), its declared charset (lowercased, ''
+   * when none) and Content-Transfer-Encoding (lowercased, '' when none).
+   */
+  bodies?: { kind: 'text' | 'html'; path: string; charset: string; cte: string; start: number; end: number }[];
+  /**
+   * Optional (anti-spam heuristics): the top-level header fields as received, same order as `headers`: unfolded,
+   * encoded-words not decoded, 8-bit bytes as one Latin-1 character each.
+   */
+  rawHeaders?: { name: string; value: string }[];
   /** Every node of the tree, root first, depth-first. */
   parts: Part[];
   limits: LimitHit[];

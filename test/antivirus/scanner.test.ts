@@ -195,3 +195,37 @@ test('options: defaults, and clamav needs a socket or a port', () => {
   assert.throws(() => antivirusOptionsSchema.parse({ engines: { clamav: { host: '127.0.0.1' } } }), /socket or port/);
   assert.throws(() => antivirusOptionsSchema.parse({ engines: { clamd: {} } }));
 });
+
+test('an archive only the 7z program opens, without that program: error (limit:unsupported), never clean', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const { buildModel } = await import('../../src/scan/model/mime.ts');
+  const { sevenZipAvailable } = await import('../../src/scan/model/containers.ts');
+  if (!(await sevenZipAvailable())) {
+    if (process.env.CI === 'true') assert.fail('the 7z program (p7zip-full) is missing');
+    t.skip('7z not installed');
+    return;
+  }
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'a.txt'), 'quarterly figures\n'.repeat(50));
+  execFileSync('7z', ['a', '-bd', '-t7z', join(dir, 'a.7z'), join(dir, 'a.txt')], { stdio: 'ignore' });
+  const { readFileSync } = await import('node:fs');
+  const b64 = readFileSync(join(dir, 'a.7z')).toString('base64').replace(/.{76}/g, '$&\r\n');
+  const raw = Buffer.from(['From: a@b.test', 'Subject: archive', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary=XX', '',
+    '--XX', 'Content-Type: text/plain', '', 'see attached', '--XX', 'Content-Type: application/x-7z-compressed; name=a.7z',
+    'Content-Transfer-Encoding: base64', '', b64, '--XX--', ''].join('\r\n'));
+  const env = { sender: 'a@b.test', recipients: ['c@d.test'], clientIp: '192.0.2.1', helo: 'b.test', authUser: null };
+  const av = await createAntivirusScanner({ engines: { builtin: true, clamav: null } });
+  for (const [sevenZip, want] of [[undefined, 'clean'], ['', 'error']] as const) {
+    const model = await buildModel(raw, env, { tempDir: dir, ...(sevenZip !== undefined ? { sevenZip } : {}) });
+    try {
+      const f = await av.scan(model, never);
+      assert.equal(f.status, want, `sevenZip=${String(sevenZip)}`);
+      if (want === 'error') {
+        assert.deepEqual(f.detections.map((d) => d.name), ['limit:unsupported']);
+        assert.match(JSON.stringify(f.details?.limits), /7z program is not installed/);
+      }
+    } finally {
+      await model.dispose();
+    }
+  }
+});

@@ -176,3 +176,32 @@ test('pattern options: status, target and offset in .sigs files', async (t) => {
   assert.deepEqual(await scan('xxxxxxxxxxxxxTRAILER'), ['Test.Trailer/infected']);
   assert.deepEqual(await scan('xxxxxxxxxxxxxTRAILER\n'), []);
 });
+
+test('maybeReload: a new, changed or removed database file is picked up; unchanged files are not reloaded', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'a.sigs'), `version 1\npattern Test.A ${hex('alpha-signature')}\n`);
+  const e = await SignatureEngine.create({ paths: [dir] });
+  assert.equal(await e.maybeReload(0), false, 'nothing changed');
+  assert.deepEqual(e.scanBuffer(Buffer.from('beta-signature')), []);
+  writeFileSync(join(dir, 'b.sigs'), `version 1\npattern Test.B ${hex('beta-signature')}\n`);
+  assert.equal(await e.maybeReload(0), true, 'a file added');
+  assert.deepEqual(names(e.scanBuffer(Buffer.from('beta-signature'))), ['Test.B']);
+  writeFileSync(join(dir, 'b.sigs'), `version 2\npattern Test.B2 ${hex('beta-signature')}\n# a longer file\n`);
+  assert.equal(await e.maybeReload(0), true, 'a file changed');
+  assert.deepEqual(names(e.scanBuffer(Buffer.from('beta-signature'))), ['Test.B2']);
+  // A broken update is tried once and keeps the database in force; it is not retried until the files change again.
+  writeFileSync(join(dir, 'b.sigs'), 'version 3\nnonsense here\n');
+  assert.equal(await e.maybeReload(0), true);
+  assert.deepEqual(names(e.scanBuffer(Buffer.from('beta-signature'))), ['Test.B2']);
+  assert.equal(await e.maybeReload(0), false);
+  rmSync(join(dir, 'b.sigs'));
+  assert.equal(await e.maybeReload(0), true, 'a file removed');
+  assert.deepEqual(e.scanBuffer(Buffer.from('beta-signature')), []);
+  assert.deepEqual(names(e.scanBuffer(Buffer.from('alpha-signature'))), ['Test.A']);
+  // Within the interval nothing is looked at.
+  writeFileSync(join(dir, 'c.sigs'), `version 1\npattern Test.C ${hex('gamma-signature')}\n`);
+  assert.equal(await e.maybeReload(3_600_000), true, 'checked: the last check was long enough ago');
+  writeFileSync(join(dir, 'd.sigs'), `version 1\npattern Test.D ${hex('delta-signature')}\n`);
+  assert.equal(await e.maybeReload(3_600_000), false);
+  assert.deepEqual(e.scanBuffer(Buffer.from('delta-signature')), []);
+});

@@ -10,7 +10,8 @@
  * Status, worst first (status.ts): infected > riskware > probably_infected > encrypted > macro > error > clean.
  * - every engine hit is a detection {status, name, engine, part};
  * - Part.encrypted → `encrypted` and Part.hasMacros → `macro` (engine `model`), whatever the engines say;
- * - model limits of kind depth / members / unpacked_bytes / time / parts (content left unscanned: a zip bomb)
+ * - model limits of kind depth / members / unpacked_bytes / time / parts / unsupported (content left unscanned:
+ *   a zip bomb, a RAR without the 7z program)
  *   → `error` with details.limits;
  * - an engine failure (clamd down, timeout, size limit, database not loaded) → `error` with
  *   details.engine_errors (at most 20 listed); after a connection failure (or a database that is not loaded)
@@ -42,6 +43,8 @@ export const antivirusOptionsSchema = z.object({
     }).strict().refine((c) => !!c.socket || !!c.port, 'clamav needs socket or port').nullable().default(null),
   }).strict().default({ builtin: true, clamav: null }),
   maxScanMs: z.number().int().min(1).default(180_000),
+  /** How often the built-in engine looks for changed database files. */
+  reloadCheckMs: z.number().int().min(1).default(10_000),
   /** Built-in database files or directories; default data/antivirus/. */
   databasePaths: z.array(z.string().min(1)).optional(),
 }).strict();
@@ -56,7 +59,7 @@ export interface AntivirusDeps {
 }
 
 /** Limits after which some content went unscanned. */
-const ERROR_LIMITS = new Set(['depth', 'members', 'unpacked_bytes', 'time', 'parts']);
+const ERROR_LIMITS = new Set(['depth', 'members', 'unpacked_bytes', 'time', 'parts', 'unsupported']);
 
 interface EngineError { engine: string; part?: string; error: string }
 /** details.engine_errors lists at most this many (details.engine_errors_total counts them all). */
@@ -97,6 +100,8 @@ export class AntivirusScanner implements Scanner {
     const started = performance.now();
     const deadline = AbortSignal.timeout(this.options.maxScanMs);
     const sig = AbortSignal.any([signal, deadline]);
+    // Picks up an updated database in the background; this scan runs on the one in force.
+    void this.signatures?.maybeReload(this.options.reloadCheckMs);
     const detections: Detection[] = [];
     const engineErrors: EngineError[] = [];
     const seen = new Set<string>();

@@ -10,13 +10,17 @@
  *
  * Reload: reload() reads every configured path again and swaps the compiled database in one assignment; scans
  * already running finish on the database they started with. A failed reload (missing, unreadable or broken
- * file) keeps the previous database and is reported, never thrown. Before the first good load every scan
+ * file) keeps the previous database and is reported, never thrown. maybeReload() is the running node's update
+ * path: every scan asks it, and at most every 10 s it compares the files' names, sizes and mtimes with those of
+ * the last load, reloading when they differ (so dropping a new .sigs/.hdb/.ndb file into the database directory
+ * takes effect in every scan worker within seconds, without a restart). Before the first good load every scan
  * throws EngineUnavailable (the scanner reports it as an engine error).
  *
  * Hostile input: the scanned bytes (read only, never interpreted); database files (database.ts).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadDatabase, type HashAlgorithm, type LoadReport, type SignatureDatabase } from './database.ts';
 import type { PatternSetOptions } from './matcher.ts';
@@ -24,6 +28,31 @@ import type { SignatureStatus } from './status.ts';
 
 /** The database shipped with Moat (data/antivirus/). */
 export const DEFAULT_DATABASE_DIR = fileURLToPath(new URL('../../../data/antivirus/', import.meta.url));
+
+/** How often a running engine looks for changed database files. */
+export const RELOAD_CHECK_MS = 10_000;
+
+/** Names, sizes and modification times of the database files under `paths` (errors included, as text). */
+async function databaseStamp(paths: string[]): Promise<string> {
+  const out: string[] = [];
+  for (const p of paths) {
+    try {
+      const st = await stat(p);
+      if (!st.isDirectory()) { out.push(`${p}:${st.size}:${st.mtimeMs}`); continue; }
+      for (const n of (await readdir(p)).sort()) {
+        try {
+          const f = await stat(join(p, n));
+          out.push(`${n}:${f.size}:${f.mtimeMs}`);
+        } catch (err) {
+          out.push(`${n}:${(err as NodeJS.ErrnoException).code}`);
+        }
+      }
+    } catch (err) {
+      out.push(`${p}:${(err as NodeJS.ErrnoException).code}`);
+    }
+  }
+  return out.join('|');
+}
 
 export interface SignatureEngineOptions extends PatternSetOptions {
   /** Database files or directories (default: DEFAULT_DATABASE_DIR). */
@@ -43,6 +72,10 @@ export class EngineUnavailable extends Error {}
 
 export class SignatureEngine {
   private db: SignatureDatabase | null = null;
+  /** What the database files looked like at the last load attempt (see databaseStamp). */
+  private stamp: string | null = null;
+  private nextCheck = 0;
+  private checking: Promise<boolean> | null = null;
   private loadedAt: Date | null = null;
   private lastError: string | null = null;
   private readonly paths: string[];
@@ -64,8 +97,32 @@ export class SignatureEngine {
 
   get ready(): boolean { return this.db !== null; }
 
+  /**
+   * Reloads when a database file was added, removed or changed since the last load (size and mtime), looking
+   * at most once per `intervalMs`. Scanners call it without waiting; the scan in progress uses the database in
+   * force. Resolves true when a reload happened. Never rejects.
+   */
+  maybeReload(intervalMs = RELOAD_CHECK_MS): Promise<boolean> {
+    const now = Date.now();
+    if (this.checking || now < this.nextCheck) return this.checking ?? Promise.resolve(false);
+    this.nextCheck = now + intervalMs;
+    this.checking = (async () => {
+      try {
+        if ((await databaseStamp(this.paths)) === this.stamp) return false;
+        await this.reload();
+        return true;
+      } catch {
+        return false;
+      } finally {
+        this.checking = null;
+      }
+    })();
+    return this.checking;
+  }
+
   /** Loads the databases again; on failure the previous one stays in force. */
   async reload(): Promise<ReloadResult> {
+    this.stamp = await databaseStamp(this.paths);
     try {
       const db = await loadDatabase(this.paths, this.patternOpts);
       this.db = db;

@@ -16,7 +16,7 @@
  * Errors: ContainerLimitError with limit `members`, `unpacked_bytes`, `time` (signal aborted) or `malformed` (not
  * a readable container at all), carrying the members completed so far in `partial`. Failures of our own
  * temporary storage (ENOSPC, EACCES, a missing content file) are re-thrown unchanged.
- * Without the `7z` program, 7z/rar/cab/iso/bzip2/xz expand to [] (see sevenZipAvailable()).
+ * Without the `7z` program, 7z/rar/cab/iso/bzip2/xz throw ContainerLimitError('unsupported') (see sevenZipAvailable()).
  */
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';

@@ -67,6 +67,7 @@ async function expandContainer(node: TreeNode, content: Content, kind: NonNullab
     members = await expand(content, kind, {
       maxMembers: limits.maxMembers, maxTotalMembers: limits.maxParts, maxUnpackedBytes: limits.maxUnpackedBytes,
       maxMemberInMemory: limits.maxPartInMemory, tempDir: await ctx.temp.dir(), signal: ctx.signal,
+      ...(limits.sevenZip !== undefined ? { sevenZip: limits.sevenZip } : {}),
     }, ctx.budget);
   } catch (err) {
     if (err instanceof ContainerLimitError) {

@@ -44,6 +44,13 @@ export function decodeFields(lines: RawHeaderLine[]): { fields: HeaderField[]; w
   return { fields, withoutColon };
 }
 
+/** Fields as received: unfolded, encoded-words and 8-bit bytes left as they are (one char per byte). */
+export function rawFields(lines: RawHeaderLine[]): HeaderField[] {
+  const fields: HeaderField[] = [];
+  for (const { key, line } of lines) if (key) fields.push({ name: key, value: libmime.decodeHeader(line).value });
+  return fields;
+}
+
 export interface Structured { value: string; params: Record<string, string> }
 
 /** A structured MIME header (Content-Type, Content-Disposition): lowercased value and decoded parameters. */

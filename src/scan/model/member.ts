@@ -57,7 +57,8 @@ export interface Budget {
   members?: number;
 }
 
-export type ContainerLimit = 'members' | 'unpacked_bytes' | 'time' | 'malformed';
+/** `unsupported`: a format only the external `7z` program opens, and it is not installed (or cannot run). */
+export type ContainerLimit = 'members' | 'unpacked_bytes' | 'time' | 'malformed' | 'unsupported';
 
 export class ContainerLimitError extends Error {
   readonly limit: ContainerLimit;

@@ -34,6 +34,8 @@ export interface ModelLimits {
   maxTextBytes: number;
   /** Where the message's private temporary directory is created. */
   tempDir: string;
+  /** The `7z` program for 7z/rar/cab/iso/bzip2/xz: a path, '' for none, absent to look it up on PATH. */
+  sevenZip?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -74,6 +76,8 @@ export async function buildModel(source: NodeJS.ReadableStream | Buffer, envelop
       messageId: first('message-id')?.trim() || null,
       text: text.text,
       html: text.html,
+      bodies: text.bodies,
+      rawHeaders: walked.rawHeaders,
       parts: flatten(walked.root),
       limits: ctx.hits,
       dispose: () => ctx.temp.dispose(),

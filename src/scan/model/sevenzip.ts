@@ -9,8 +9,9 @@
  * stdin is closed, so 7z never waits for a prompt; a header-encrypted archive ("Wrong password?" while listing)
  * becomes one placeholder member flagged encrypted, so the caller reports it like any encrypted entry. The
  * listing is capped (16 MiB of text); every child is killed on abort (deadline) or limit, and awaited.
- * Without `7z` (not on PATH, disabled with '', or a configured path that cannot be run) the expander returns no
- * members; `sevenZipAvailable()` tells callers why.
+ * Without `7z` (not on PATH, disabled with '', or a configured path that cannot be run) the archive is not opened:
+ * ContainerLimitError('unsupported'), which the anti-virus reports as `error` (content left unscanned is never
+ * called clean); `sevenZipAvailable()` tells callers whether the tool is there.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { access, constants, unlink, writeFile } from 'node:fs/promises';
@@ -140,7 +141,7 @@ async function listing(exe: string, archive: string, ctx: ExpandContext): Promis
 /** Expand with 7z into ctx.members. `single`: the format holds one unnamed stream (bzip2, xz). */
 export async function expandWith7z(ctx: ExpandContext, content: Content, single: boolean): Promise<void> {
   const exe = ctx.limits.sevenZip !== undefined ? ctx.limits.sevenZip || null : await findSevenZip();
-  if (!exe) return;
+  if (!exe) throw new ContainerLimitError('unsupported', 'not opened: the 7z program is not installed');
   let archive: string;
   let temp: string | undefined;
   if (content.kind === 'file') archive = content.path;
@@ -152,7 +153,7 @@ export async function expandWith7z(ctx: ExpandContext, content: Content, single:
   try {
     const list = await listing(exe, archive, ctx);
     // A configured path that cannot be run counts as "no tool", like a missing one.
-    if (list.spawnFailed) return;
+    if (list.spawnFailed) throw new ContainerLimitError('unsupported', 'not opened: the 7z program could not be run');
     const items = parseListing(list.text);
     if (items.length === 0 && /wrong password|encrypted archive/i.test(list.stderr + list.text)) {
       ctx.reserve();

@@ -19,10 +19,10 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import libmime from 'libmime';
 import { decode as decodeCharset } from 'libmime/lib/charset.js';
-import type { Part } from '../types.ts';
+import type { MessageModel, Part } from '../types.ts';
 import type { ModelContext, TreeNode } from './context.ts';
 import { decoderFor, type Decoder } from './decoders.ts';
-import { decodeFields, mimeHeaders, type HeaderField, type RawHeaderLine } from './headers.ts';
+import { decodeFields, mimeHeaders, rawFields, type HeaderField, type RawHeaderLine } from './headers.ts';
 import { ContentSink } from './sink.ts';
 
 /** The parts of mailsplit's MimeNode the walk reads (mailsplit ships no types). */
@@ -87,16 +87,19 @@ class LineRechunker extends Transform {
   }
 }
 
-/** Text and HTML of the top-level message's inline bodies, each capped. */
+/** Text and HTML of the top-level message's inline bodies, each capped, and where each body went (MessageModel.bodies). */
 export class TextCollector {
   text = '';
   html = '';
+  readonly bodies: NonNullable<MessageModel['bodies']> = [];
   private readonly max: number;
   constructor(max: number) { this.max = max; }
-  add(kind: 'text' | 'html', s: string): void {
+  add(kind: 'text' | 'html', s: string, info: { path: string; charset: string; cte: string } = { path: '', charset: '', cte: '' }): void {
     const cur = this[kind];
     if (cur.length >= this.max || !s) return;
+    const start = cur ? Math.min(cur.length + 1, this.max) : 0;
     this[kind] = (cur ? `${cur}\n${s}` : s).slice(0, this.max);
+    this.bodies.push({ kind, path: info.path, charset: info.charset.toLowerCase(), cte: info.cte, start, end: this[kind].length });
   }
 }
 
@@ -110,9 +113,9 @@ export interface WalkAt {
   text?: TextCollector;
 }
 
-export interface WalkResult { root: TreeNode | undefined; headers: HeaderField[]; bytes: number }
+export interface WalkResult { root: TreeNode | undefined; headers: HeaderField[]; rawHeaders: HeaderField[]; bytes: number }
 
-interface Leaf { mn: MimeNode; node: TreeNode; sink: ContentSink; decoder: Decoder; text?: { kind: 'text' | 'html'; charset: string; flowed: boolean; delSp: boolean } }
+interface Leaf { mn: MimeNode; node: TreeNode; sink: ContentSink; decoder: Decoder; text?: { kind: 'text' | 'html'; charset: string; cte: string; flowed: boolean; delSp: boolean } }
 interface Container { node: TreeNode; children: number; preamble?: ContentSink }
 
 function bodyText(head: Buffer, t: NonNullable<Leaf['text']>): string {
@@ -126,6 +129,7 @@ export async function walkMime(source: NodeJS.ReadableStream, ctx: ModelContext,
   const containers = new Map<MimeNode, Container>();
   let root: TreeNode | undefined;
   let headers: HeaderField[] = [];
+  let rawHeaders: HeaderField[] = [];
   let leaf: Leaf | undefined;
   /** The last part made, where a walk that stops early stopped. */
   let last = at.parent?.part.path ?? at.path;
@@ -137,7 +141,7 @@ export async function walkMime(source: NodeJS.ReadableStream, ctx: ModelContext,
     await l.sink.write(l.decoder.end());
     const stored = await l.sink.finish();
     Object.assign(l.node.part, { size: stored.size, content: stored.content, md5: stored.md5, sha256: stored.sha256 });
-    if (l.text) at.text?.add(l.text.kind, bodyText(stored.head, l.text));
+    if (l.text) at.text?.add(l.text.kind, bodyText(stored.head, l.text), { path: l.node.part.path, charset: l.text.charset, cte: l.text.cte });
   };
 
   const onNode = async (mn: MimeNode) => {
@@ -149,7 +153,10 @@ export async function walkMime(source: NodeJS.ReadableStream, ctx: ModelContext,
     const parentPart = up?.node.part;
     const h = mimeHeaders(lines, parentPart?.declaredType === 'multipart/digest' ? 'message/rfc822' : 'text/plain');
     const path = up ? `${parentPart!.path}.${++up.children}` : at.path;
-    if (!up) headers = decodeFields(lines).fields;
+    if (!up) {
+      headers = decodeFields(lines).fields;
+      rawHeaders = rawFields(lines);
+    }
     if (lines.some((l) => !l.key && l.line.trim())) ctx.hit('malformed', 'header line without a colon', path);
     if (!KNOWN_CTE.has(h.cte)) ctx.hit('malformed', `unknown Content-Transfer-Encoding "${h.cte.slice(0, 40)}"`, path);
     if (mn.multipart && !mn._boundary) ctx.hit('malformed', 'multipart without a boundary, read as one part', path);
@@ -173,7 +180,7 @@ export async function walkMime(source: NodeJS.ReadableStream, ctx: ModelContext,
     const kind = at.text && !isAttachment ? (h.type === 'text/plain' ? 'text' : h.type === 'text/html' ? 'html' : undefined) : undefined;
     leaf = {
       mn, node, decoder: decoderFor(h.cte), sink: new ContentSink(ctx, kind ? ctx.limits.maxTextBytes : 0),
-      ...(kind ? { text: { kind, charset: h.charset, flowed: h.flowed, delSp: h.delSp } } : {}),
+      ...(kind ? { text: { kind, charset: h.charset, cte: h.cte, flowed: h.flowed, delSp: h.delSp } } : {}),
     };
   };
 
@@ -228,5 +235,5 @@ export async function walkMime(source: NodeJS.ReadableStream, ctx: ModelContext,
     Object.assign(part, { content: stored.content, md5: stored.md5, sha256: stored.sha256 });
     c.node.children.push({ part, children: [], mime: { cte: '' } });
   }
-  return { root, headers, bytes: rechunk.bytes };
+  return { root, headers, rawHeaders, bytes: rechunk.bytes };
 }
