@@ -2,7 +2,7 @@
  * Schema migrations, in order. Each one runs once per database (Kysely's Migrator keeps a lock and a table of
  * what ran), so every node of a cluster may start at the same time. Only portable column types are used.
  */
-import { type Kysely, type Migration, Migrator, sql } from 'kysely';
+import { type ColumnDefinitionBuilder, type Kysely, type Migration, Migrator, sql } from 'kysely';
 
 // Built per dialect: the Migrator hands `up()` its own transaction-bound Kysely instance, so looking the dialect
 // up by that object (as before) always fell back to 'sqlite' and PostgreSQL got `accounts.id integer` without a
@@ -100,6 +100,45 @@ const migrationsFor = (dialect: 'sqlite' | 'postgres'): Record<string, Migration
       await db.schema.createIndex('traffic_events_queue_id').on('traffic_events').column('queue_id').execute();
       // Header edits decided by disposition (tags, status headers), applied as the message is sent.
       await db.schema.alterTable('queue_messages').addColumn('edits', 'text').execute();
+    },
+  },
+  '0004_antispam': {
+    async up(db: Kysely<unknown>) {
+      const serial = (c: ColumnDefinitionBuilder) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement());
+      // SPEC §4 personal lists: per recipient (owner), sender masks; kind allow | deny.
+      await db.schema.createTable('personal_lists')
+        .addColumn('id', dialect === 'postgres' ? 'serial' : 'integer', serial)
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('pattern', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('personal_lists_entry', ['owner', 'kind', 'pattern'])
+        .execute();
+      // Verdict counts per client IP, network and sender domain (keys from antispam/reputation.ts).
+      await db.schema.createTable('antispam_reputation')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('spam', 'bigint', (c) => c.notNull())
+        .addColumn('ham', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // Recipients per body fingerprint key and hour (bulk detection across the cluster).
+      await db.schema.createTable('antispam_fingerprints')
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('bucket', 'bigint', (c) => c.notNull())
+        .addColumn('count', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('antispam_fingerprints_pk', ['key', 'bucket'])
+        .execute();
+      await db.schema.createIndex('antispam_fingerprints_bucket').on('antispam_fingerprints').column('bucket').execute();
+      // Examples learned in production (moat learn, feedback): the classifier's features, applied by every node.
+      await db.schema.createTable('antispam_learned')
+        .addColumn('id', dialect === 'postgres' ? 'serial' : 'integer', serial)
+        .addColumn('label', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('digest', 'text', (c) => c.notNull().unique())
+        .addColumn('features', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('antispam_learned_source').on('antispam_learned').columns(['source', 'created_at']).execute();
     },
   },
 });

@@ -89,6 +89,26 @@ export interface TrafficEventTable {
   modules: string;
 }
 
+export interface PersonalListTable {
+  id: Generated<number>;
+  owner: string;
+  kind: 'allow' | 'deny';
+  pattern: string;
+  created_at: number;
+}
+
+export interface AntispamReputationTable { key: string; spam: number; ham: number; updated_at: number }
+export interface AntispamFingerprintTable { key: string; bucket: number; count: number }
+export interface AntispamLearnedTable {
+  id: Generated<number>;
+  label: 'spam' | 'ham';
+  source: string;
+  digest: string;
+  /** base64 of the classifier's Uint32Array feature vector. */
+  features: string;
+  created_at: number;
+}
+
 export interface Database {
   settings_versions: SettingsVersionTable;
   queue_messages: QueueMessageTable;
@@ -96,4 +116,8 @@ export interface Database {
   accounts: AccountTable;
   rules: RuleTable;
   traffic_events: TrafficEventTable;
+  personal_lists: PersonalListTable;
+  antispam_reputation: AntispamReputationTable;
+  antispam_fingerprints: AntispamFingerprintTable;
+  antispam_learned: AntispamLearnedTable;
 }
