@@ -15,6 +15,7 @@ import { openStore, type Store } from './store/db.ts';
 import { SettingsRepo } from './store/settings-repo.ts';
 import { QueueRepo, type QueueFilter, type QueuedMessage } from './store/queue-repo.ts';
 import { AccountsRepo } from './store/accounts-repo.ts';
+import { AntispamRepo } from './store/antispam-repo.ts';
 import { RulesRepo, RuleNotFoundError, ruleToDoc, type MoveTarget, type RuleChange, type StoredRule } from './store/rules-repo.ts';
 import { RuleValidationError } from './policy/schema.ts';
 import { MODES } from './policy/types.ts';
@@ -357,6 +358,72 @@ const commands: Record<string, Command> = {
       await withStore(values, async (store) => {
         if (!(await new AccountsRepo(store.db).remove(positionals[0]))) throw new Error(`no account ${positionals[0]}`);
         out('account deleted');
+      });
+    },
+  },
+  'lists add': {
+    summary: "add sender masks to a recipient's personal allowlist or denylist (SPEC §4)",
+    usage: 'moat lists add RECIPIENT allow|deny PATTERN... [--config FILE]\n\n' +
+      '  PATTERN: a sender mask (*@example.com, news-?@shop.test), re:REGEX, or a client IP or CIDR. At most 500\n' +
+      '  entries per recipient. allow: anti-spam status `trusted` (anti-spam skipped, other modules still run);\n' +
+      '  deny: `denylisted`. When both match a sender, allow wins.',
+    options: configOption,
+    async run({ values, positionals }) {
+      const [owner, kind, ...patterns] = positionals;
+      if (!owner || (kind !== 'allow' && kind !== 'deny') || !patterns.length) throw new UsageError('expected RECIPIENT allow|deny PATTERN...');
+      await withStore(values, async (store) => {
+        const repo = new AntispamRepo(store.db);
+        for (const p of patterns) {
+          const e = await repo.addListEntry(owner, kind, p);
+          out(`${e.owner}\t${e.kind}\t${e.pattern}`);
+        }
+      });
+    },
+  },
+  'lists delete': {
+    summary: "remove sender masks from a recipient's personal list",
+    usage: 'moat lists delete RECIPIENT allow|deny PATTERN... [--config FILE]',
+    options: configOption,
+    async run({ values, positionals }) {
+      const [owner, kind, ...patterns] = positionals;
+      if (!owner || (kind !== 'allow' && kind !== 'deny') || !patterns.length) throw new UsageError('expected RECIPIENT allow|deny PATTERN...');
+      await withStore(values, async (store) => {
+        const repo = new AntispamRepo(store.db);
+        const missing = [];
+        for (const p of patterns) if (!(await repo.removeListEntry(owner, kind, p))) missing.push(p);
+        if (missing.length) throw new Error(`not in ${owner.toLowerCase()}'s ${kind} list: ${missing.join(' ')}`);
+        out(`${patterns.length} entr${patterns.length === 1 ? 'y' : 'ies'} removed`);
+      });
+    },
+  },
+  'lists show': {
+    summary: 'show personal lists (of one recipient, or all)',
+    usage: 'moat lists show [RECIPIENT] [--json] [--config FILE]',
+    options: { ...configOption, json: { type: 'boolean', default: false } },
+    async run({ values, positionals }) {
+      if (positionals.length > 1) throw new UsageError('expected at most one RECIPIENT');
+      await withStore(values, async (store) => {
+        const entries = await new AntispamRepo(store.db).listEntries(positionals[0]);
+        if (values.json) { out(JSON.stringify(entries.map(({ owner, kind, pattern, createdAt }) => ({ owner, kind, pattern, created: new Date(createdAt).toISOString() })))); return; }
+        for (const e of entries) out(`${e.owner}\t${e.kind}\t${e.pattern}`);
+      });
+    },
+  },
+  learn: {
+    summary: "teach the anti-spam classifier: messages are spam or ham (cluster-wide, every node applies it)",
+    usage: 'moat learn spam|ham FILE|DIR... [--config FILE]\n\n' +
+      '  Each message is learned once (a second time is reported as a duplicate). Guards against poisoning:\n' +
+      '  scan.antispam.learning.perSourceDaily messages per user and day, and over 7 days neither class may\n' +
+      '  outgrow the other by more than maxClassRatio times (plus slack): learn some of both.\n' +
+      '  Exit 0 when every message was learned or was a duplicate; 1 when one was refused or unreadable.',
+    options: configOption,
+    async run({ values, positionals }) {
+      const [label, ...inputs] = positionals;
+      if ((label !== 'spam' && label !== 'ham') || !inputs.length) throw new UsageError('expected spam|ham FILE|DIR...');
+      const { learnFiles } = await import('./scan/antispam/learn.ts');
+      await withSettings(values, async (svc, _boot, store) => {
+        const failed = await learnFiles(new AntispamRepo(store.db), svc.snapshot(), label, inputs, who(), { out, warn: (l) => process.stderr.write(`${l}\n`) });
+        if (failed) throw new Error(`${failed} message(s) not learned`);
       });
     },
   },

@@ -21,6 +21,9 @@ import { ScanPool } from './scan/pool.ts';
 import { ScanningIntake } from './disposition/intake.ts';
 import { RulesRepo } from './store/rules-repo.ts';
 import { TrafficEventsRepo } from './store/events-repo.ts';
+import { AntispamRepo } from './store/antispam-repo.ts';
+import { loadClassifier, shareClassifier } from './scan/antispam/classifier.ts';
+import { LearnedSync } from './scan/antispam/learn.ts';
 import { fallbackDefault, type Rule } from './policy/index.ts';
 import { startHttp } from './api/server.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
@@ -69,12 +72,23 @@ export async function startNode(boot: Bootstrap, opts: NodeOptions = {}): Promis
     const queue = new QueueManager({
       node: boot.node, settings, repo: new QueueRepo(store.db), spool, resolver, logger, clock, pollMs: opts.pollMs,
     });
-    const scanPool = new ScanPool();
+    // One anti-spam classifier for the node, in shared memory: the scan workers read it, the main thread applies
+    // what the cluster learned (moat learn, feedback) every few seconds.
+    const antispam = new AntispamRepo(store.db);
+    const model = shareClassifier(await loadClassifier());
+    const learned = new LearnedSync(antispam, model.classifier);
+    const syncLearned = () => learned.sync().then((n) => { if (n) logger.info({ examples: n }, 'anti-spam classifier learned'); },
+      (err) => logger.warn({ err: (err as Error).message }, 'learned anti-spam examples could not be read'));
+    await syncLearned();
+    const learnTimer = setInterval(() => void syncLearned(), 5000);
+    learnTimer.unref();
+    cleanups.unshift(async () => clearInterval(learnTimer));
+    const scanPool = new ScanPool({ workerData: { antispamClassifier: model.shared } });
     cleanups.unshift(() => scanPool.close());
     const rulesRepo = new RulesRepo(store.db);
     let rulesCache: { at: number; rules: Rule[] } | undefined;
     const scanning = new ScanningIntake({
-      node: boot.node, settings, spool, queue, scanning: scanPool, logger, events: new TrafficEventsRepo(store.db),
+      node: boot.node, settings, spool, queue, scanning: scanPool, logger, events: new TrafficEventsRepo(store.db), antispam,
       // Rules are read at most once a second (changes from the CLI or other nodes show within a second); if the
       // store cannot be read, the last rules stay in force, or the shipped Default rule before any were read.
       rules: async () => {

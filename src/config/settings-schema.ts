@@ -10,6 +10,7 @@ import { hostname as osHostname } from 'node:os';
 import { createSecureContext } from 'node:tls';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { dnsblConfigSchema } from '../scan/antispam/dnsbl.ts';
 
 const DOMAIN_RE = /^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?$/i;
 // Brackets may hold an IP literal or a host name (Postfix's `[host]`: no MX lookup), not only hex digits.
@@ -142,6 +143,56 @@ export const settingsSchema = z.object({
         /** Largest part sent to clamd, in MiB; keep it at or below clamd's StreamMaxLength (ClamAV's default is
          *  100 MB; Debian's clamd.conf sets 25M). A larger part is an engine error (status `error`). */
         maxStreamSize: z.number().int().min(1).max(4095).default(25),
+      }).strict().refine((c) => !!c.socket || !!c.port, 'give socket or port').nullable().default(null),
+    }).strict().prefault({}),
+    antispam: z.object({
+      /** Rating 0–100 at which a message is `probable_spam` and `spam` (SPEC §3.3). */
+      thresholds: z.object({
+        probableSpam: z.number().int().min(1).max(100).default(50),
+        spam: z.number().int().min(1).max(100).default(80),
+      }).strict().prefault({}).refine((t) => t.probableSpam <= t.spam, 'probableSpam must not be above spam'),
+      /** MB: larger messages are not scanned (`not_scanned`, reason `size_limit`). */
+      maxSize: z.number().int().min(1).max(4096).default(50),
+      /** Each header on its own toggle (added when the status headers are on, `scan.statusHeaders`). */
+      headers: z.object({
+        score: z.boolean().default(true),
+        status: z.boolean().default(true),
+        signals: z.boolean().default(true),
+        /** X-MS-Exchange-Organization-SCL for Exchange / Microsoft 365 behind Moat. */
+        scl: z.boolean().default(true),
+      }).strict().prefault({}),
+      /** DNS servers for blocklist and PTR lookups (`ip` or `ip:port`); empty = the system resolver. */
+      dnsServers: z.array(z.string().trim().min(1)).default([]),
+      /** DNS and URI blocklists (docs/antispam-dns.md); none are queried unless listed. */
+      blocklists: dnsblConfigSchema.prefault({}),
+      /** Reverse DNS and HELO sanity checks on the client. */
+      ptrChecks: z.boolean().default(true),
+      /** Bulk: the same body fingerprint for at least `recipients` recipients within `window` hours. */
+      bulk: z.object({
+        recipients: z.number().int().min(2).default(20),
+        window: z.number().int().min(1).max(168).default(24),
+      }).strict().prefault({}),
+      /** Sender IP, network and domain reputation from the cluster's own verdicts. */
+      reputation: z.boolean().default(true),
+      /** Guards on learning (moat learn, feedback): per source and day; class balance over 7 days. */
+      learning: z.object({
+        perSourceDaily: z.number().int().min(1).default(500),
+        maxClassRatio: z.number().min(1).default(3),
+        slack: z.number().int().min(0).default(50),
+      }).strict().prefault({}),
+      /** An Rspamd worker to ask as one more signal (HTTP /checkv2), or null. */
+      rspamd: z.object({
+        url: z.string().url(),
+        timeout: z.number().int().min(1).default(15),
+        password: z.string().optional(),
+      }).strict().nullable().default(null),
+      /** A spamd (SpamAssassin) to ask as one more signal, or null. */
+      spamassassin: z.object({
+        socket: z.string().min(1).optional(),
+        host: z.string().min(1).optional(),
+        port: z.number().int().min(1).max(65535).optional(),
+        timeout: z.number().int().min(1).default(30),
+        user: z.string().optional(),
       }).strict().refine((c) => !!c.socket || !!c.port, 'give socket or port').nullable().default(null),
     }).strict().prefault({}),
     limits: z.object({

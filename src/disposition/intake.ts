@@ -28,6 +28,28 @@ import { removeParts } from './rewrite.ts';
 import { headerEditor } from './headers.ts';
 import { planFor } from './plan.ts';
 import { moduleOptions } from '../scan/options.ts';
+import { fingerprintKeys, personalFinding, personalVerdict, reputationVerdict, withFingerprintCount, type PersonalListHit } from '../scan/antispam/finalize.ts';
+import { reputationKeys } from '../scan/antispam/reputation.ts';
+
+/** Splits the groups `applies` to by the personal-list verdict of each recipient (first-seen order kept). */
+export function splitByPersonalLists(groups: RuleGroup[], verdictOf: (rcpt: string) => PersonalListHit | null, applies: (g: RuleGroup) => boolean): { groups: RuleGroup[]; personal: (PersonalListHit | null)[] } {
+  const out: RuleGroup[] = [];
+  const personal: (PersonalListHit | null)[] = [];
+  for (const g of groups) {
+    if (!applies(g)) { out.push(g); personal.push(null); continue; }
+    const by = new Map<string, { hit: PersonalListHit | null; recipients: string[]; indexes: number[] }>();
+    g.recipients.forEach((r, j) => {
+      const hit = verdictOf(r);
+      const key = hit ? `${hit.status}\0${hit.pattern}` : '';
+      const slot = by.get(key) ?? { hit, recipients: [], indexes: [] };
+      slot.recipients.push(r);
+      slot.indexes.push(g.indexes[j]);
+      by.set(key, slot);
+    });
+    for (const slot of by.values()) { out.push({ ...g, recipients: slot.recipients, indexes: slot.indexes }); personal.push(slot.hit); }
+  }
+  return { groups: out, personal };
+}
 
 export interface Scanning { scan(req: ScanRequest): Promise<ScanResult> }
 
@@ -65,6 +87,14 @@ export interface TrafficEvent {
 
 export interface TrafficSink { record(e: TrafficEvent): Promise<void> }
 
+/** The anti-spam module's cluster-wide state (store/antispam-repo.ts AntispamRepo). */
+export interface AntispamStore {
+  entriesFor(owners: readonly string[]): Promise<Map<string, { kind: 'allow' | 'deny'; pattern: string }[]>>;
+  reputation(keys: readonly string[]): Promise<Map<string, { spam: number; ham: number }>>;
+  countVerdict(keys: readonly string[], verdict: 'spam' | 'ham'): Promise<void>;
+  countFingerprint(keys: readonly string[], recipients: number, windowMs: number): Promise<number>;
+}
+
 export interface ScanningIntakeDeps {
   node: string;
   settings: SettingsService;
@@ -75,10 +105,19 @@ export interface ScanningIntakeDeps {
   rules: () => Promise<Rule[]>;
   logger: Logger;
   events?: TrafficSink;
+  antispam?: AntispamStore;
 }
 
 
-interface Plan { groups: RuleGroup[]; perGroup: ModuleRequest[][]; all: ModuleRequest[] }
+interface Plan {
+  groups: RuleGroup[];
+  perGroup: ModuleRequest[][];
+  all: ModuleRequest[];
+  /** Per group: the anti-spam finding its recipients' personal lists decided (the module is not run for it). */
+  personal: (Finding | null)[];
+  /** Per-message data for the scanners (anti-spam reputation). */
+  context?: Record<string, unknown>;
+}
 
 export class ScanningIntake implements Intake {
   readonly stage = 'received' as const;
@@ -94,7 +133,7 @@ export class ScanningIntake implements Intake {
 
   async accept(msg: AcceptedMessage): Promise<string> {
     const s = this.d.settings.snapshot();
-    const plan = this.plan(await this.d.rules(), msg, s);
+    const plan = await this.plan(await this.d.rules(), msg, s);
     const scanning = plan.all.length ? this.scan(msg, plan, s) : Promise.resolve(null);
     const budget = new Promise<'late'>((r) => { const t = setTimeout(() => r('late'), s.scan.inlineBudget * 1000); t.unref(); void scanning.then(() => clearTimeout(t), () => clearTimeout(t)); });
     const first = await Promise.race([scanning, budget]);
@@ -134,18 +173,42 @@ export class ScanningIntake implements Intake {
     const msg: AcceptedMessage = { envelope, size, messageId: null, offset, tls: false, stage: 'received' };
     const s = this.d.settings.snapshot();
     if (!s.scan.enabled) { await this.d.queue.acceptReceived(msg); return; }
-    const plan = this.plan(await this.d.rules(), msg, s);
+    const plan = await this.plan(await this.d.rules(), msg, s);
     await this.finish(msg, plan, plan.all.length ? await this.scan(msg, plan, s) : null, false);
   }
 
-  private plan(rules: Rule[], msg: AcceptedMessage, s: Settings): Plan {
-    const groups = groupRecipients(rules, msg.envelope);
+  private async plan(rules: Rule[], msg: AcceptedMessage, s: Settings): Promise<Plan> {
+    const env = msg.envelope;
+    const usesSpam = (g: RuleGroup) => g.rule.mode === 'scan' && !!g.rule.modules.antispam?.enabled;
+    let groups = groupRecipients(rules, env);
+    let personal: (Finding | null)[] = groups.map(() => null);
+    let context: Record<string, unknown> | undefined;
+    if (this.d.antispam && groups.some(usesSpam)) {
+      // Personal lists (SPEC §4): recipients whose lists decide the anti-spam status form groups of their own.
+      const lists = await this.d.antispam.entriesFor(env.recipients).catch((err) => {
+        this.d.logger.error({ qid: env.id, err: (err as Error).message }, 'personal lists unavailable');
+        return new Map<string, { kind: 'allow' | 'deny'; pattern: string }[]>();
+      });
+      const split = splitByPersonalLists(groups, (rcpt) => {
+        const entries = lists.get(rcpt.toLowerCase());
+        return entries ? personalVerdict(entries, env.sender, env.clientIp) : null;
+      }, usesSpam);
+      groups = split.groups;
+      personal = split.personal.map((h) => (h ? personalFinding(h) : null));
+      if (s.scan.antispam.reputation && groups.some((g, i) => usesSpam(g) && !personal[i])) {
+        const keys = reputationKeys(env.clientIp, env.sender);
+        const wanted = [keys.ip, keys.network, keys.domain].filter((k): k is string => !!k);
+        const counts = wanted.length ? await this.d.antispam.reputation(wanted).catch(() => new Map<string, { spam: number; ham: number }>()) : new Map();
+        const of = (k?: string) => (k ? counts.get(k) : undefined);
+        context = { antispam: { reputation: { ip: of(keys.ip), network: of(keys.network), domain: of(keys.domain) } } };
+      }
+    }
     const all = new Map<string, ModuleRequest>();
-    const perGroup = groups.map((g) => {
+    const perGroup = groups.map((g, i) => {
       if (g.rule.mode !== 'scan') return [];
       const reqs: ModuleRequest[] = [];
       for (const [module, cfg] of Object.entries(g.rule.modules) as [ModuleName, NonNullable<Rule['modules'][ModuleName]>][]) {
-        if (!cfg?.enabled) continue;
+        if (!cfg?.enabled || (module === 'antispam' && personal[i])) continue;
         const options = moduleOptions(module, g.rule, s);
         const req = { module, key: configKey(module, options), options };
         all.set(req.key, req);
@@ -153,7 +216,37 @@ export class ScanningIntake implements Intake {
       }
       return reqs;
     });
-    return { groups, perGroup, all: [...all.values()] };
+    return { groups, perGroup, all: [...all.values()], personal, context };
+  }
+
+  /**
+   * The store's part of the anti-spam verdict, after the scan: the cluster-wide count of the body fingerprint
+   * (bulk), and the verdict counted for the sender's reputation. Store failures are logged, never fatal.
+   */
+  private async finishAntispam(msg: AcceptedMessage, plan: Plan, result: ScanResult | null, s: Settings): Promise<void> {
+    const store = this.d.antispam;
+    if (!store || !result) return;
+    const a = s.scan.antispam;
+    for (const req of plan.all) {
+      if (req.module !== 'antispam') continue;
+      const f = result.findings[req.key];
+      if (!f) continue;
+      try {
+        const keys = fingerprintKeys(f);
+        if (keys.length) {
+          const n = await store.countFingerprint(keys, msg.envelope.recipients.length, a.bulk.window * 3_600_000);
+          result.findings[req.key] = withFingerprintCount(f, n, a.bulk.recipients, a.thresholds);
+        }
+        const verdict = a.reputation && !msg.envelope.authUser ? reputationVerdict(result.findings[req.key]) : null;
+        if (verdict) {
+          const k = reputationKeys(msg.envelope.clientIp, msg.envelope.sender);
+          const wanted = [k.ip, k.network, k.domain].filter((x): x is string => !!x);
+          if (wanted.length) await store.countVerdict(wanted, verdict);
+        }
+      } catch (err) {
+        this.d.logger.error({ qid: msg.envelope.id, err: (err as Error).message }, 'anti-spam store update failed');
+      }
+    }
   }
 
   private async scan(msg: AcceptedMessage, plan: Plan, s: Settings): Promise<ScanResult | null> {
@@ -162,6 +255,7 @@ export class ScanningIntake implements Intake {
         source: { path: this.d.spool.path(msg.envelope.id, 'received'), offset: msg.offset },
         envelope: { sender: msg.envelope.sender, recipients: msg.envelope.recipients, clientIp: msg.envelope.clientIp, helo: msg.envelope.helo, authUser: msg.envelope.authUser },
         modules: plan.all,
+        ...(plan.context ? { context: plan.context } : {}),
         deadlineMs: s.scan.maxScanTime * 1000,
         limits: { maxDepth: s.scan.limits.maxDepth, maxMembers: s.scan.limits.maxMembers, maxUnpackedBytes: s.scan.limits.maxUnpackedBytes },
       });
@@ -178,12 +272,16 @@ export class ScanningIntake implements Intake {
     const s = this.d.settings.snapshot();
     const id = msg.envelope.id;
     const log = this.d.logger.child({ qid: id });
-    const findingsOf = (reqs: ModuleRequest[]): Finding[] => reqs.map((r) => result?.findings[r.key] ?? errorFinding(r.module, 'scan failed'));
-    const verdicts: Verdict[] = plan.groups.map((g, i) => decide(g.rule, findingsOf(plan.perGroup[i])));
+    await this.finishAntispam(msg, plan, result, s);
+    const findingsOf = (i: number): Finding[] => [
+      ...plan.perGroup[i].map((r) => result?.findings[r.key] ?? errorFinding(r.module, 'scan failed')),
+      ...(plan.personal[i] ? [plan.personal[i]] : []),
+    ];
+    const verdicts: Verdict[] = plan.groups.map((g, i) => decide(g.rule, findingsOf(i)));
     const unanimousReject = verdicts.every((v) => v.action === 'reject');
 
     if (inSession && unanimousReject) {
-      for (const [i, v] of verdicts.entries()) await this.event(msg, plan.groups[i], v, findingsOf(plan.perGroup[i]), result, null);
+      for (const [i, v] of verdicts.entries()) await this.event(msg, plan.groups[i], v, findingsOf(i), result, null);
       await this.d.spool.remove(id, 'received');
       log.info({ rules: verdicts.map((v) => v.ruleName) }, 'rejected');
       throw new SmtpError(550, '5.7.1', 'Message rejected by policy');
@@ -193,7 +291,7 @@ export class ScanningIntake implements Intake {
     let promoted = false;
     for (const [i, g] of plan.groups.entries()) {
       const v = verdicts[i];
-      const findings = findingsOf(plan.perGroup[i]);
+      const findings = findingsOf(i);
       // After the session (or for only some recipients) a reject can no longer be said: it is a delete, with a
       // non-delivery notice when the sender is authenticated (SPEC §2), so a real person learns of it.
       let action = v.action === 'reject' ? 'delete' : v.action;
@@ -202,7 +300,7 @@ export class ScanningIntake implements Intake {
           .catch((err) => { log.error({ err: (err as Error).message }, 'could not create the non-delivery notice'); return null; });
         if (ndr) log.info({ ndr, to: msg.envelope.sender, rcpts: g.recipients.length }, 'non-delivery notice queued for a rejected copy');
       }
-      const rw = action === 'delete' ? null : planFor({ verdict: { ...v, action }, findings, parts: result?.parts ?? [], statusHeaders: s.scan.statusHeaders && g.rule.mode === 'scan' });
+      const rw = action === 'delete' ? null : planFor({ verdict: { ...v, action }, findings, parts: result?.parts ?? [], statusHeaders: s.scan.statusHeaders && g.rule.mode === 'scan', spamHeaders: s.scan.antispam.headers });
       // The threat is the message itself (a single-part message): nothing to cut out, so it is not delivered.
       if (rw?.unremovable.length) action = 'delete';
       let deliveredAs: string | null = null;

@@ -45,13 +45,55 @@ export interface PlanInput {
   findings: readonly Finding[];
   parts: readonly PartSummary[];
   statusHeaders: boolean;
+  /** Anti-spam headers, each on its own toggle (settings scan.antispam.headers). */
+  spamHeaders?: { score: boolean; status: boolean; signals: boolean; scl: boolean };
 }
 
-export function planFor({ verdict, findings, parts, statusHeaders }: PlanInput): RewritePlan {
+/** Exchange's spam confidence level field: Exchange and Microsoft 365 act on it, so a sender's own is never kept. */
+export const SCL_HEADER = 'X-MS-Exchange-Organization-SCL';
+
+/** SPEC §3.3: 9 for `spam`, 0–9 by rating for `probable_spam`, -1 otherwise. */
+export function sclFor(status: string, rating: number): number {
+  if (status === 'spam') return 9;
+  if (status === 'probable_spam') return Math.max(0, Math.min(9, Math.floor(rating / 10)));
+  return -1;
+}
+
+/** `ID(weight)` of the signals that fired, strongest first, at most ~900 characters (one folded header). */
+function signalsHeader(signals: unknown): string {
+  if (!Array.isArray(signals)) return '';
+  const out: string[] = [];
+  let len = 0;
+  for (const s of signals as { id?: unknown; weight?: unknown }[]) {
+    if (typeof s?.id !== 'string' || typeof s.weight !== 'number') continue;
+    const item = `${s.id.replace(/[^A-Z0-9_]/gi, '')}(${Math.round(s.weight * 10) / 10})`;
+    if (len + item.length > 900) break;
+    out.push(item);
+    len += item.length + 2;
+  }
+  return out.join(', ');
+}
+
+export function planFor({ verdict, findings, parts, statusHeaders, spamHeaders }: PlanInput): RewritePlan {
   const plan: RewritePlan = { edits: { subjectTags: [...verdict.tags], addHeaders: [], removeHeaders: [] }, removals: new Map(), unremovable: [] };
   if (statusHeaders) {
     for (const f of findings) plan.edits.addHeaders.push([`X-Moat-${f.module[0].toUpperCase()}${f.module.slice(1)}`, statusHeaderValue(f)]);
     plan.edits.addHeaders.push(['X-Moat-Rule', verdict.ruleName], ['X-Moat-Action', verdict.action]);
+  }
+  const spam = findings.find((f) => f.module === 'antispam');
+  const h = spamHeaders;
+  if (spam && h) {
+    const rating = typeof spam.details?.rating === 'number' ? spam.details.rating : null;
+    if (statusHeaders) {
+      if (h.score && rating !== null) plan.edits.addHeaders.push(['X-Moat-Spam-Score', String(rating)]);
+      if (h.status) plan.edits.addHeaders.push(['X-Moat-Spam-Status', spam.status]);
+      const list = signalsHeader(spam.details?.signals);
+      if (h.signals && list) plan.edits.addHeaders.push(['X-Moat-Spam-Signals', list]);
+    }
+    if (h.scl) {
+      plan.edits.removeHeaders.push(SCL_HEADER);
+      plan.edits.addHeaders.push([SCL_HEADER, String(sclFor(spam.status, rating ?? 0))]);
+    }
   }
   if (verdict.action === 'delete_attachment') {
     for (const path of verdict.removeParts) {

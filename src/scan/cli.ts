@@ -33,6 +33,10 @@ import {
 } from '../policy/index.ts';
 import { openStore } from '../store/db.ts';
 import { RulesRepo } from '../store/rules-repo.ts';
+import { AntispamRepo } from '../store/antispam-repo.ts';
+import { loadClassifier } from './antispam/classifier.ts';
+import { LearnedSync } from './antispam/learn.ts';
+import { setSharedClassifier } from './antispam/scanner.ts';
 import { SettingsRepo } from '../store/settings-repo.ts';
 import { scanMessage, type ModuleRequest, type ScanRequest } from './pipeline.ts';
 import { closeScanners, configKey } from './registry.ts';
@@ -166,6 +170,10 @@ async function loadContext(boot: Bootstrap, warn: (line: string) => void): Promi
   try {
     const rules = await new RulesRepo(store.db).list();
     const settings = (await SettingsService.open(new SettingsRepo(store.db), boot.settingsSeed)).snapshot();
+    // The classifier as the cluster has trained it: the shipped model plus every learned example.
+    const classifier = await loadClassifier();
+    await new LearnedSync(new AntispamRepo(store.db), classifier).sync();
+    setSharedClassifier(classifier);
     return { rules, settings };
   } catch (err) {
     return fallback(`cannot read the store (${String((err as Error).message).split('\n')[0]})`);

@@ -20,5 +20,18 @@ export function moduleOptions(module: ModuleName, rule: Rule, s: Settings): Reco
       ...(s.scan.antivirus.databases.length ? { databasePaths: s.scan.antivirus.databases } : {}),
     };
   }
+  if (module === 'antispam') {
+    const a = s.scan.antispam;
+    const sa = a.spamassassin;
+    return {
+      thresholds: a.thresholds,
+      maxSizeBytes: a.maxSize * 1024 * 1024,
+      dnsServers: a.dnsServers,
+      blocklists: a.blocklists,
+      ptr: { enabled: a.ptrChecks, localNames: [s.mta.hostname], localDomains: s.mta.domains.filter((d) => d.local).map((d) => d.name) },
+      rspamd: a.rspamd ? { url: a.rspamd.url, timeoutMs: a.rspamd.timeout * 1000, ...(a.rspamd.password ? { password: a.rspamd.password } : {}) } : null,
+      spamassassin: sa ? { socket: sa.socket, host: sa.host, port: sa.port, timeoutMs: sa.timeout * 1000, user: sa.user } : null,
+    };
+  }
   return { ...(rule.modules[module]?.options ?? {}) };
 }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { buildModel, type ModelLimits } from './model/mime.ts';
 import { runScanners, notScanned } from './run.ts';
 import { scannerFor } from './registry.ts';
+import { rawReader } from './antispam/scanner.ts';
 import type { Envelope, Finding, LimitHit, ModuleName, Part } from './types.ts';
 
 /** One configuration of one module; `key` identifies it (same key = same scanner, run once). */
@@ -23,6 +24,8 @@ export interface ScanRequest {
   /** Milliseconds for the whole scan; each scanner gets what is left after parsing. */
   deadlineMs: number;
   limits?: Partial<ModelLimits>;
+  /** Per-message data for the scanners (MessageModel.context), e.g. `{ antispam: { reputation } }`. */
+  context?: Record<string, unknown>;
 }
 
 export type PartSummary = Omit<Part, 'content'>;
@@ -47,6 +50,8 @@ export async function scanMessage(req: ScanRequest): Promise<ScanResult> {
   // 64 KiB reads: most mail is a few KB, and a 256 KiB buffer per message was the largest single cost measured.
   const source = 'data' in req.source ? Buffer.from(req.source.data) : createReadStream(req.source.path, { start: req.source.offset, highWaterMark: 64 * 1024 });
   const model = await buildModel(source, req.envelope, { ...req.limits, tempDir: req.limits?.tempDir ?? TMP, signal: deadline });
+  model.raw = rawReader(req.source);
+  if (req.context) model.context = req.context;
   try {
     const unique = new Map<string, ModuleRequest>();
     for (const m of req.modules) unique.set(m.key, m);

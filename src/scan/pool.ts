@@ -6,11 +6,13 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { ScanRequest, ScanResult } from './pipeline.ts';
+import type { WorkerData } from './worker.ts';
 
 export class ScanPool {
   private readonly pool: Piscina;
 
-  constructor(opts: { threads?: number } = {}) {
+  /** `workerData`: handed to every worker (worker.ts), e.g. the shared anti-spam classifier. */
+  constructor(opts: { threads?: number; workerData?: WorkerData } = {}) {
     const threads = opts.threads ?? Math.max(1, availableParallelism());
     this.pool = new Piscina({
       filename: new URL('./worker.ts', import.meta.url).href,
@@ -19,6 +21,7 @@ export class ScanPool {
       // A scan waits on I/O too (temporary files, clamd), so each worker takes a few at once.
       concurrentTasksPerWorker: 4,
       idleTimeout: 60_000,
+      ...(opts.workerData ? { workerData: opts.workerData } : {}),
     });
   }
 

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { ModuleName, Scanner } from './types.ts';
 import { ContentScanner } from './content/scanner.ts';
 import { createAntivirusScanner, type AntivirusOptions } from './antivirus/scanner.ts';
+import { createAntispamScanner, type AntispamOptions } from './antispam/scanner.ts';
 
 const MAX_CONFIGS = 32;
 const cache = new Map<string, Promise<Scanner | undefined>>();
@@ -21,6 +22,7 @@ function build(module: ModuleName, options: Record<string, unknown>): Promise<Sc
   switch (module) {
     case 'content': return Promise.resolve(new ContentScanner(options));
     case 'antivirus': return createAntivirusScanner(options as AntivirusOptions);
+    case 'antispam': return createAntispamScanner(options as AntispamOptions);
     default: return Promise.resolve(undefined);
   }
 }

@@ -124,6 +124,10 @@ export interface MessageModel {
   rawHeaders?: { name: string; value: string }[];
   /** Every node of the tree, root first, depth-first. */
   parts: Part[];
+  /** Reads the whole raw message again (external engines that want the original bytes); set by the pipeline. */
+  raw?: () => Promise<Buffer>;
+  /** Per-message data the caller looked up for the scanners, by module (e.g. anti-spam reputation counts). */
+  context?: Record<string, unknown>;
   limits: LimitHit[];
   /** Removes temporary files. Always called, once, after scanning. */
   dispose(): Promise<void>;

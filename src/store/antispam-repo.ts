@@ -10,25 +10,13 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
-import { criterionProblem, matchSender } from '../policy/index.ts';
+import { criterionProblem } from '../policy/index.ts';
 
 export const MAX_LIST_ENTRIES = 500;
 export type ListKind = 'allow' | 'deny';
 export interface ListEntry { id: number; owner: string; kind: ListKind; pattern: string; createdAt: number }
 
 export class ListError extends Error {}
-
-/** What a recipient's personal lists say about a sender (allow wins over deny: the user asked for that mail). */
-export interface PersonalVerdict { status: 'trusted' | 'denylisted'; pattern: string }
-
-export function personalVerdict(entries: readonly Pick<ListEntry, 'kind' | 'pattern'>[], sender: string, clientIp: string): PersonalVerdict | null {
-  for (const kind of ['allow', 'deny'] as const) {
-    for (const e of entries) {
-      if (e.kind === kind && matchSender([e.pattern], sender, clientIp)) return { status: kind === 'allow' ? 'trusted' : 'denylisted', pattern: e.pattern };
-    }
-  }
-  return null;
-}
 
 export interface Counts { spam: number; ham: number }
 

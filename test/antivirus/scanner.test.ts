@@ -188,7 +188,7 @@ test('scanners of one thread share the compiled database of the same paths; one 
 
 test('options: defaults, and clamav needs a socket or a port', () => {
   const o = antivirusOptionsSchema.parse({});
-  assert.deepEqual(o, { engines: { builtin: true, clamav: null }, maxScanMs: 180_000 });
+  assert.deepEqual(o, { engines: { builtin: true, clamav: null }, maxScanMs: 180_000, reloadCheckMs: 10_000 });
   const c = antivirusOptionsSchema.parse({ engines: { clamav: { socket: '/run/clamav/clamd.ctl' } } });
   assert.deepEqual(c.engines.clamav, { socket: '/run/clamav/clamd.ctl', timeoutMs: 30_000, maxStreamBytes: 25 * 1024 * 1024 });
   assert.equal(c.engines.builtin, true);

@@ -7,7 +7,8 @@ import { describe, test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { PG_ADMIN_URL, pgReachable, postgresTarget, sqliteTarget } from './pg.ts';
 import { openStore, type Store } from '../../src/store/db.ts';
-import { AntispamRepo, ListError, MAX_LIST_ENTRIES, personalVerdict } from '../../src/store/antispam-repo.ts';
+import { AntispamRepo, ListError, MAX_LIST_ENTRIES } from '../../src/store/antispam-repo.ts';
+import { personalVerdict } from '../../src/scan/antispam/finalize.ts';
 
 const T0 = 1_700_000_000_000;
 const HOUR = 3_600_000;

@@ -1,0 +1,402 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml, stringify } from 'yaml';
+import { buildModel } from '../model/mime.ts';
+import type { MessageModel } from '../types.ts';
+import {
+  CHECK_NAMES, DEFAULT_RULES_PATH, RulesError, checkPattern, compilePattern, evaluateRules, loadRules, parseAddresses, parseDate,
+  parseRules, parseUrl, scanHtml, type HeuristicRules,
+} from './heuristics.ts';
+
+const FIXTURES = fileURLToPath(new URL('../../../test/antispam/heuristics/', import.meta.url));
+const ENV = { sender: '', recipients: ['bob@example.net'], clientIp: '192.0.2.10', helo: 'mail.example.org', authUser: null };
+const shipped = await loadRules();
+const shippedDoc = parseYaml(readFileSync(DEFAULT_RULES_PATH, 'utf8')) as { lists: Record<string, string[]>; rules: { id: string; weight: number }[] };
+
+async function withModel<T>(source: Buffer | string, fn: (m: MessageModel) => T): Promise<T> {
+  const m = await buildModel(Buffer.isBuffer(source) ? source : Buffer.from(source, 'utf8'), ENV);
+  try { return fn(m); } finally { await m.dispose(); }
+}
+const fixture = (name: string) => readFileSync(join(FIXTURES, name));
+const fired = (rules: HeuristicRules, m: MessageModel, now?: Date) => evaluateRules(rules, m, now ? { now } : {}).map((s) => s.id).sort();
+/** Rules made of the shipped lists and the given rules. */
+const rulesOf = (rules: unknown[]) => parseRules(stringify({ version: 1, lists: shippedDoc.lists, rules }), 'test');
+
+// ---------------------------------------------------------------------------------------------------------------
+// The shipped rules on the hand-written messages (each declares what must fire in X-Expect-Rules)
+
+const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.eml')).sort();
+
+test('each hand-written message fires exactly the rules it declares', async (t) => {
+  for (const f of files) {
+    await t.test(f, async () => {
+      await withModel(fixture(f), (m) => {
+        const declared = m.headers.find((h) => h.name === 'x-expect-rules')?.value;
+        assert.ok(declared, `${f} has an X-Expect-Rules field`);
+        const want = declared.split(/[,\s]+/).filter((x) => x && x !== 'none').sort();
+        const signals = evaluateRules(shipped, m);
+        assert.deepEqual(signals.map((s) => s.id).sort(), want);
+        for (const s of signals) {
+          const rule = shipped.rules.find((r) => r.id === s.id)!;
+          assert.equal(s.weight, rule.weight);
+          assert.equal(s.description, rule.description);
+          if (s.detail !== undefined) {
+            assert.ok(s.detail.length > 0 && s.detail.length <= 80, `${s.id} detail "${s.detail}"`);
+            assert.doesNotMatch(s.detail, /[\u0000-\u001f\u200b\u202e]/);
+          }
+        }
+      });
+    });
+  }
+});
+
+test('every shipped rule fires on at least one hand-written message', async () => {
+  const covered = new Set<string>();
+  for (const f of files) {
+    await withModel(fixture(f), (m) => { for (const s of evaluateRules(shipped, m)) covered.add(s.id); });
+  }
+  const missing = shipped.rules.map((r) => r.id).filter((id) => !covered.has(id));
+  assert.deepEqual(missing, []);
+});
+
+test('the well-formed messages fire nothing, with any check at its default setting', async () => {
+  const all = rulesOf(CHECK_NAMES.map((c) => ({ id: `CHECK_${c.toUpperCase()}`, description: c, weight: 1, check: c })));
+  for (const f of ['plain.eml', 'plain-html.eml', 'freemail-genuine.eml']) {
+    await withModel(fixture(f), (m) => assert.deepEqual(fired(all, m), [], f));
+  }
+});
+
+test('genuine mail in another script: no charset or script alarm', async () => {
+  const all = rulesOf(CHECK_NAMES.map((c) => ({ id: `CHECK_${c.toUpperCase()}`, description: c, weight: 1, check: c })));
+  const russian = 'Привет, Боб! Вот заметки с понедельника: мы переносим выпуск на июнь, а Карла готовит план '
+    + 'тестирования к пятнице. Сборка для Windows и Linux уже на сервере.';
+  // windows-1251 puts А..я at 0xC0..0xFF.
+  const cp1251 = Buffer.from([...russian].map((ch) => (ch >= 'А' && ch <= 'я' ? ch.charCodeAt(0) - 0x410 + 0xc0 : ch.charCodeAt(0))));
+  const head = fixture('plain.eml').toString('utf8').split('\nMIME-Version:')[0]
+    .replace('Subject: Minutes of the planning meeting', 'Subject: =?windows-1251?B?' + Buffer.from([0xcf, 0xf0, 0xe8, 0xe2, 0xe5, 0xf2]).toString('base64') + '?=');
+  const msg = Buffer.concat([Buffer.from(`${head}\nMIME-Version: 1.0\nContent-Type: text/plain; charset=windows-1251\nContent-Transfer-Encoding: 8bit\n\n`), cp1251, Buffer.from('\n')]);
+  await withModel(msg, (m) => {
+    assert.equal(m.subject, 'Привет');
+    assert.match(m.text, /Вот заметки/);
+    assert.deepEqual(fired(all, m), []);
+  });
+});
+
+/** The message that proves each built-in check (with its default parameter). */
+const CHECK_FIXTURE: Record<string, string> = {
+  html_only: 'html-only.eml', image_only: 'image-only.eml', invisible_text: 'invisible-text.eml', zero_width_chars: 'zero-width.eml',
+  mixed_scripts_in_word: 'mixed-scripts.eml', from_display_name_has_other_address: 'from-name-address.eml',
+  date_missing: 'date-missing.eml', date_malformed: 'date-malformed.eml', date_in_future: 'date-future.eml', date_far_past: 'date-past.eml',
+  message_id_missing: 'msgid-missing.eml', message_id_malformed: 'msgid-malformed.eml', subject_all_caps: 'subject-tricks.eml',
+  excessive_exclamation: 'subject-tricks.eml', charset_mismatch: 'charset-mismatch.eml', base64_text_body: 'base64-text.eml',
+  url_ip_literal: 'url-tricks.eml', url_userinfo: 'url-tricks.eml', url_nonstandard_port: 'url-tricks.eml',
+  url_text_href_mismatch: 'url-text-mismatch.eml', many_recipients_in_to: 'many-recipients.eml', sorted_recipients: 'sorted-recipients.eml',
+  from_replyto_domain_mismatch: 'reply-to-freemail.eml', reply_to_freemail: 'reply-to-freemail.eml',
+  from_returnpath_domain_mismatch: 'reply-to-freemail.eml', freemail_msgid_mismatch: 'freemail-forged.eml',
+  freemail_not_relayed: 'freemail-forged.eml', mime_malformed: 'mime-malformed.eml', raw_8bit_header: 'raw-8bit.eml',
+  subject_encoded_ascii: 'subject-encoded.eml', body_shouting: 'shouting.eml', quoted_reply: 'reply.eml',
+};
+
+test('each built-in check fires on its message', async (t) => {
+  assert.deepEqual(Object.keys(CHECK_FIXTURE).sort(), [...CHECK_NAMES].sort(), 'one message per check');
+  for (const check of CHECK_NAMES) {
+    await t.test(check, async () => {
+      const rules = rulesOf([{ id: 'THE_CHECK', description: check, weight: 5, check }]);
+      await withModel(fixture(CHECK_FIXTURE[check]), (m) => {
+        const s = evaluateRules(rules, m);
+        assert.deepEqual(s.map((x) => x.id), ['THE_CHECK']);
+      });
+    });
+  }
+});
+
+test('check parameters move the thresholds', async () => {
+  const rules = (n: number) => rulesOf([
+    { id: 'FUTURE', description: 'd', weight: 1, check: 'date_in_future', min: n },
+    { id: 'CAPS', description: 'd', weight: 1, check: 'subject_all_caps', min: n },
+    { id: 'MANY', description: 'd', weight: 1, check: 'many_recipients_in_to', min: n },
+  ]);
+  await withModel(fixture('date-future.eml'), (m) => {
+    assert.deepEqual(fired(rules(24), m), ['FUTURE']); // 31 hours ahead
+    assert.deepEqual(fired(rules(40), m), []);
+  });
+  await withModel(fixture('many-recipients.eml'), (m) => {
+    assert.deepEqual(fired(rules(12), m), ['MANY']);
+    assert.deepEqual(fired(rules(13), m), []);
+  });
+});
+
+test('the date checks measure from the given time, else the topmost Received, else not at all', async () => {
+  const rules = rulesOf([
+    { id: 'FUTURE', description: 'd', weight: 1, check: 'date_in_future' },
+    { id: 'PAST', description: 'd', weight: 1, check: 'date_far_past' },
+  ]);
+  await withModel(fixture('date-future.eml'), (m) => {
+    assert.deepEqual(fired(rules, m), ['FUTURE']);
+    assert.deepEqual(fired(rules, m, new Date('2024-05-15T12:00:00Z')), []);
+    assert.deepEqual(fired(rules, m, new Date('2024-06-15T12:00:00Z')), ['PAST']);
+  });
+  const noReceived = fixture('plain.eml').toString('utf8').replace(/^Received:[^\n]*\n(?:\t[^\n]*\n)*/m, '');
+  await withModel(noReceived, (m) => {
+    assert.ok(!m.headers.some((h) => h.name === 'received'));
+    assert.deepEqual(fired(rules, m), []);
+    assert.deepEqual(fired(rules, m, new Date('2030-01-01T00:00:00Z')), ['PAST']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The rules file
+
+test('the shipped file loads: unique ids, weights in range, disabled rules left out', () => {
+  assert.ok(shipped.rules.length >= 40);
+  assert.equal(new Set(shipped.rules.map((r) => r.id)).size, shipped.rules.length);
+  for (const r of shipped.rules) {
+    assert.match(r.id, /^[A-Z][A-Z0-9_]+$/);
+    assert.ok(r.weight !== 0 && Math.abs(r.weight) <= 20, `${r.id} weight ${r.weight}`);
+  }
+  const off = shippedDoc.rules.filter((r) => r.weight === 0).map((r) => r.id);
+  assert.ok(off.length > 0);
+  for (const id of off) assert.ok(!shipped.rules.some((r) => r.id === id));
+});
+
+test('a bad file is refused with the rule named', async () => {
+  const bad = (rule: Record<string, unknown>, re: RegExp) => {
+    assert.throws(() => rulesOf([{ id: 'GOOD_RULE', description: 'fine', weight: 1, header: 'Subject', exists: true }, rule]), (e: unknown) => {
+      assert.ok(e instanceof RulesError);
+      assert.match((e as Error).message, re);
+      return true;
+    });
+  };
+  const base = { id: 'BAD_RULE', description: 'x', weight: 2 };
+  bad({ ...base, body: '/a+/' }, /rule BAD_RULE: body: unbounded repetition/);
+  bad({ ...base, body: '/free/x' }, /rule BAD_RULE: body: flags "x"/);
+  bad({ ...base, body: 'free' }, /rule BAD_RULE: body: pattern must be written/);
+  bad({ ...base, body: '/(a/' }, /rule BAD_RULE: body: unbalanced/);
+  bad({ ...base, check: 'no_such_check' }, /rule BAD_RULE: unknown check "no_such_check"/);
+  bad({ ...base, check: 'constructor' }, /rule BAD_RULE: unknown check "constructor"/);
+  bad({ ...base, check: 'html_only', min: 3 }, /rule BAD_RULE: "min" does not go with "check"/);
+  bad({ ...base, body: '/a/', html: '/b/' }, /rule BAD_RULE: one test per rule or sub-test, found body and html/);
+  bad({ ...base }, /rule BAD_RULE: no test/);
+  bad({ ...base, header: 'Subject' }, /rule BAD_RULE: header test needs exactly one of "match" or "exists"/);
+  bad({ ...base, header: 'Bad Name', exists: true }, /rule BAD_RULE: header: a field name/);
+  bad({ ...base, uri_host: 'no_such_list' }, /rule BAD_RULE: uri_host: no list "no_such_list"/);
+  bad({ ...base, all: [{ body: '/ok/' }, { html: '/(a{1,3}){2}/' }] }, /rule BAD_RULE: all\[1\]: html: repeated group .*nested repetition/);
+  bad({ ...base, weight: 500, body: '/a/' }, /rule BAD_RULE: weight:/);
+  bad({ ...base, wieght: 3, body: '/a/' }, /rule BAD_RULE: Unrecognized key/);
+  bad({ ...base, id: 'lower_case', body: '/a/' }, /rule lower_case: id: upper snake case/);
+  bad({ ...base, id: 'GOOD_RULE', body: '/a/' }, /rule GOOD_RULE: duplicate id/);
+  assert.throws(() => parseRules('rules: [ {', 'broken.yaml'), /broken.yaml: not valid YAML/);
+  assert.throws(() => parseRules('rules: 3', 'shape.yaml'), /shape.yaml: rules:/);
+  assert.throws(() => parseRules('rules:\n  - id: NEEDS_LIST\n    description: x\n    weight: 1\n    check: reply_to_freemail\n', 'nolist.yaml'),
+    /rule NEEDS_LIST: check reply_to_freemail needs the list "freemail"/);
+  await assert.rejects(loadRules('/nonexistent/rules.yaml'), RulesError);
+});
+
+test('header views, lists given inline, and combinations', async () => {
+  const rules = rulesOf([
+    { id: 'FROM_ADDR', description: 'd', weight: 1, header: 'From:addr', match: '/^alice@example\\.org$/' },
+    { id: 'FROM_NAME', description: 'd', weight: 1, header: 'From:name', match: '/^Alice Martin$/' },
+    { id: 'SUBJECT_RAW', description: 'd', weight: 1, header: 'Subject:raw', match: '/=\\?utf-8\\?B\\?/i' },
+    { id: 'SUBJECT_DECODED', description: 'd', weight: 1, header: 'Subject', match: '/^Your invoice is ready$/' },
+    { id: 'HOST_LISTED', description: 'd', weight: 1, uri_host: ['example.org'] },
+    { id: 'URI_PATH', description: 'd', weight: 1, uri: '/\\/planning\\/2024-05$/' },
+    { id: 'BOTH', description: 'd', weight: 1, all: [{ header: 'To', exists: true }, { body: '/budget/' }] },
+    { id: 'EITHER', description: 'd', weight: 1, any: [{ header: 'X-Nope', exists: true }, { body: '/Carla/' }] },
+    { id: 'NEITHER', description: 'd', weight: -1, not: { any: [{ body: '/viagra/i' }, { html: '/<form/i' }] } },
+    { id: 'NOT_THERE', description: 'd', weight: 1, all: [{ body: '/budget/' }, { body: '/lottery/' }] },
+  ]);
+  await withModel(fixture('subject-encoded.eml'), (m) => {
+    const s = evaluateRules(rules, m);
+    assert.deepEqual(s.map((x) => x.id).sort(), ['BOTH', 'EITHER', 'FROM_ADDR', 'FROM_NAME', 'HOST_LISTED', 'NEITHER', 'SUBJECT_DECODED', 'SUBJECT_RAW', 'URI_PATH']);
+    assert.equal(s.find((x) => x.id === 'FROM_ADDR')!.detail, 'From: alice@example.org');
+    assert.equal(s.find((x) => x.id === 'HOST_LISTED')!.detail, 'wiki.example.org');
+    assert.equal(s.find((x) => x.id === 'BOTH')!.detail, 'To present; budget');
+  });
+});
+
+test('a rule that throws is skipped; the others still report', async () => {
+  const rules: HeuristicRules = {
+    source: 'inline',
+    lists: new Map(),
+    rules: [
+      { id: 'BROKEN', description: 'd', weight: 1, test: () => { throw new Error('boom'); } },
+      ...rulesOf([{ id: 'WORKS', description: 'd', weight: 1, header: 'Subject', exists: true }]).rules,
+    ],
+  };
+  await withModel(fixture('plain.eml'), (m) => assert.deepEqual(fired(rules, m), ['WORKS']));
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Patterns
+
+test('patterns must stay cheap on hostile text', () => {
+  const refused: [string, RegExp][] = [
+    ['a+', /unbounded repetition "\+"/], ['a*', /unbounded repetition "\*"/], ['a{2,}', /unbounded repetition "\{2,\}"/],
+    ['(a{1,3}){1,3}', /nested repetition/], ['(?:a|b){2}', /nested repetition/], ['(?:a?b){1,5}', /nested repetition/],
+    ['(a)\\1', /backreference/], ['(?<x>a)\\k<x>', /backreference/], ['a(?=b)', /lookaround/], ['(?<!a)b', /lookaround/],
+    ['a{1,65}', /at most 64/], ['\\w{1,20}\\s{1,20}', /too many ways/], ['(?:a{0,9}b{0,9}|c{0,9}d{0,9}){1}x{0,3}', /too many ways/],
+    ['(?i:a)', /not supported/], ['[ab', /unterminated character class/], ['?a', /nothing to repeat/], ['x'.repeat(501), /longer than 500/],
+  ];
+  for (const [src, re] of refused) assert.throws(() => checkPattern(src, ''), re, src);
+  for (const src of ['free money', '\\bclick (?:here|below)\\b', '(?:a|b)?c{0,3}', '(?:ab){1,3}', '(?:\\d{3},){0,3}', 'a{3}', '[a-z]{1,64}', 'a|b|c',
+    '\\$ ?[0-9]{1,3}(?:,[0-9]{3}){1,3}', '(?<word>abc)']) {
+    assert.doesNotThrow(() => checkPattern(src, 'i'), src);
+  }
+  assert.throws(() => checkPattern('a', 'g'), /flags "g"/);
+  assert.throws(() => checkPattern('a', 'ii'), /flags "ii"/);
+});
+
+test('literal prefilter: what the text must contain', () => {
+  const lit = (src: string, flags = 'i') => compilePattern(`/${src}/${flags}`).literals;
+  assert.deepEqual(lit('\\bfree money\\b'), ['free money']);
+  assert.deepEqual(lit('\\bclick (?:here|below)'), ['click ']);
+  assert.deepEqual(lit('(?:viagra|cialis)\\b'), ['viagra', 'cialis']);
+  assert.deepEqual(lit('FREE CASH', ''), ['FREE CASH']);
+  assert.deepEqual(lit('Free Cash'), ['free cash']);
+  assert.equal(lit('a|b|c'), null); // too short to be worth it
+  assert.equal(lit('(?:abc|d)e'), null); // one alternative has no literal
+  assert.deepEqual(lit('abcd?e'), ['abc']);
+  assert.deepEqual(lit('xyz(?:opt)?'), ['xyz']);
+  assert.equal(lit('(?:aaa|bbb|ccc|ddd|eee)'), null); // past 4 literals the regex alone is faster
+  assert.equal(lit('straße', 'iu'), null); // case folding beyond ASCII: no prefilter
+});
+
+test('literal prefilter never rejects a text the pattern matches (seeded random patterns)', () => {
+  let seed = 0x5eed1234;
+  const rnd = (n: number) => { seed = (seed * 1664525 + 1013904223) >>> 0; return seed % n; };
+  const atom = (): string => ['a', 'b', 'c', 'A', ' ', 'ab', 'abc', 'bca', '[ab]', '.', '\\s', '\\b'][rnd(12)];
+  const piece = (depth: number): string => {
+    const k = rnd(depth > 1 ? 4 : 6);
+    if (k === 4) return `(?:${seq(depth + 1)}|${seq(depth + 1)})${['', '?', ''][rnd(3)]}`;
+    if (k === 5) return `(?:${seq(depth + 1)})${['', '?', '{1,2}'][rnd(3)]}`;
+    const a = atom();
+    return a.length === 1 || a.startsWith('\\') || a.startsWith('[') ? a + ['', '', '?', '{0,2}', '{1,3}'][rnd(5)] : a;
+  };
+  const seq = (depth: number): string => Array.from({ length: 1 + rnd(4) }, () => piece(depth)).join('');
+  let checked = 0, filtered = 0;
+  for (let i = 0; i < 400; i++) {
+    const src = rnd(5) === 0 ? `${seq(0)}|${seq(0)}` : seq(0);
+    const flags = rnd(2) ? 'i' : '';
+    let p;
+    try { p = compilePattern(`/${src}/${flags}`); } catch { continue; }
+    for (let j = 0; j < 40; j++) {
+      const text = Array.from({ length: rnd(24) }, () => 'aAbBcC  x'[rnd(9)]).join('');
+      const hay = p.fold ? text.toLowerCase() : text;
+      const passes = p.literals === null || p.literals.some((l) => hay.includes(l));
+      if (p.literals !== null) filtered++;
+      if (p.re.test(text)) { checked++; assert.ok(passes, `/${src}/${flags} matches ${JSON.stringify(text)} but the prefilter ${JSON.stringify(p.literals)} says no`); }
+    }
+  }
+  assert.ok(checked > 500 && filtered > 1000, `exercised: ${checked} matches, ${filtered} prefiltered tries`);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parsers
+
+test('parseDate: RFC 5322 dates with the obsolete forms; garbage is null', () => {
+  assert.equal(parseDate('Tue, 14 May 2024 10:14:55 +0200'), Date.UTC(2024, 4, 14, 8, 14, 55));
+  assert.equal(parseDate('14 May 2024 10:14 -0000'), Date.UTC(2024, 4, 14, 10, 14));
+  assert.equal(parseDate('Thu, 22 Aug 02 13:24:37 EDT'), Date.UTC(2002, 7, 22, 17, 24, 37));
+  assert.equal(parseDate('Mon,  9 Sep 2002 17:57:42 +0100 (IST)'), Date.UTC(2002, 8, 9, 16, 57, 42));
+  assert.equal(parseDate('Fri, 1 Feb 1999 00:00:00 GMT'), Date.UTC(1999, 1, 1));
+  for (const bad of ['2024-05-14 10:14:55', 'yesterday', '', '32 May 2024 10:00:00 +0000', '14 Foo 2024 10:00:00 +0000', '14 May 2024 25:00:00']) {
+    assert.equal(parseDate(bad), null, bad);
+  }
+});
+
+test('parseAddresses: display names, comments, groups, quoted commas', () => {
+  assert.deepEqual(parseAddresses('"Martin, Alice" <alice@Example.ORG>, bob@example.net (Bob W.)'), [
+    { name: 'Martin, Alice', addr: 'alice@Example.ORG', domain: 'example.org' },
+    { name: 'Bob W.', addr: 'bob@example.net', domain: 'example.net' },
+  ]);
+  assert.deepEqual(parseAddresses('undisclosed-recipients:;'), []);
+  assert.deepEqual(parseAddresses('Team: anna@example.net, carl@example.net;').map((a) => a.addr), ['anna@example.net', 'carl@example.net']);
+  assert.deepEqual(parseAddresses('Office Team'), [{ name: 'Office Team', addr: '', domain: '' }]);
+  assert.equal(parseAddresses(Array(3000).fill('a@b').join(',')).length, 1000);
+});
+
+test('parseUrl: hosts as a browser reads them', () => {
+  assert.deepEqual(parseUrl('https://www.Example.org/a?b'), { href: 'https://www.Example.org/a?b', host: 'www.example.org', port: '', userinfo: false, ip: false });
+  assert.equal(parseUrl('www.example.org/x')!.host, 'www.example.org');
+  assert.equal(parseUrl('http://3232235777/')!.host, '192.168.1.1');
+  assert.equal(parseUrl('http://0x7f.1/')!.ip, true);
+  assert.equal(parseUrl('http://bank.example.com@evil.example.net/')!.host, 'evil.example.net');
+  assert.equal(parseUrl('http://bank.example.com@evil.example.net/')!.userinfo, true);
+  assert.equal(parseUrl('http://example.org:8080/')!.port, '8080');
+  assert.equal(parseUrl('https://example.org:443/')!.port, '');
+  assert.equal(parseUrl('mailto:a@example.org'), null);
+  assert.equal(parseUrl('http://[::1'), null);
+});
+
+test('scanHtml: names of Object.prototype in the message are just unknown names', () => {
+  const h = scanHtml('<p><font color="constructor">a</font><font color="__proto__">b</font><span style="color: toString">c</span> &valueOf; &constructor</p>');
+  assert.equal(h.text, 'abc &valueOf; &constructor');
+  assert.equal(parseDate('1 Con 2024 10:00:00 constructor'), null);
+  assert.equal(parseDate('1 Jan 2024 10:00:00 proto'), Date.UTC(2024, 0, 1, 10));
+});
+
+test('scanHtml: visible text, hidden text, links', () => {
+  const h = scanHtml('<html><head><title>T</title><style>p{color:red}</style><script>var x = "<a href=x>";</script></head>'
+    + '<body bgcolor="#000000"><p>Hello&nbsp;<b>world</b> &amp; you</p>'
+    + '<div style="display: none">secret preview words</div>'
+    + '<font color="black">dark on dark</font><span style="font-size:1px">tiny</span><p style="color:#fff">shown</p>'
+    + '<a href="https://a.example.org/x">Click <i>here</i></a> <A HREF=\'http://b.example.net\'>www.b.example.net</A>'
+    + '<img src="https://img.example.org/1.png"><form action="https://f.example.org/post"></form><!-- <a href="https://hidden.example"> --></body></html>');
+  assert.match(h.text, /Hello world & you/);
+  assert.match(h.text, /shown/);
+  assert.doesNotMatch(h.text, /secret|dark on dark|tiny|var x/);
+  assert.equal(h.concealed, 'secretpreviewwords'.length);
+  assert.equal(h.camouflaged, 'darkondark'.length + 'tiny'.length);
+  assert.deepEqual(h.links, [{ href: 'https://a.example.org/x', text: 'Click here' }, { href: 'http://b.example.net', text: 'www.b.example.net' }]);
+  assert.deepEqual(h.srcs, ['https://img.example.org/1.png', 'https://f.example.org/post']);
+  assert.equal(h.images, 1);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The model fields the heuristics read, and hostile messages
+
+test('the model keeps raw header values and where each body came from', async () => {
+  await withModel(fixture('subject-encoded.eml'), (m) => {
+    assert.equal(m.subject, 'Your invoice is ready');
+    assert.match(m.rawHeaders!.find((h) => h.name === 'subject')!.value, /^=\?utf-8\?B\?/);
+    assert.equal(m.rawHeaders!.length, m.headers.length);
+  });
+  await withModel(fixture('raw-8bit.eml'), (m) => {
+    assert.equal(m.rawHeaders!.find((h) => h.name === 'subject')!.value, 'R\xe9sum\xe9 of the meeting');
+  });
+  await withModel(fixture('invisible-text.eml'), (m) => {
+    assert.deepEqual(m.bodies!.map((b) => [b.kind, b.path, b.charset, b.cte]), [['text', '1.1', 'utf-8', ''], ['html', '1.2', 'utf-8', '']]);
+    const [t, h] = m.bodies!;
+    assert.equal(m.text.slice(t.start, t.end), m.text);
+    assert.match(m.html.slice(h.start, h.end), /^<html>/);
+  });
+  await withModel(fixture('base64-text.eml'), (m) => assert.equal(m.bodies![0].cte, 'base64'));
+});
+
+test('hostile messages: every rule runs to the end without throwing', async () => {
+  const head = 'From: x@example.org\nTo: y@example.net\nSubject: s\nDate: Tue, 14 May 2024 10:14:55 +0200\nMessage-ID: <a@b>\nMIME-Version: 1.0\n';
+  const html = (body: string) => `${head}Content-Type: text/html\n\n${body}`;
+  const cases: [string, string][] = [
+    ['angle brackets', html('<'.repeat(300_000))],
+    ['unclosed quotes', html('<a href="'.repeat(20_000))],
+    ['deep hidden nesting', html('<div style="display:none;color:#fff;font-size:0">x'.repeat(20_000))],
+    ['long attributes', html(`<font color="${' '.repeat(100_000)}!important">x</font><a href=${'h'.repeat(100_000)}>y</a>`)],
+    ['many links', html('<a href="http://1.2.3.4:81/">www.example.com</a>'.repeat(5_000))],
+    ['entities', html('&#x200b;&zwnj;&#99999999;&bogus;&constructor;&__proto__;'.repeat(20_000))],
+    ['letters', `${head}Content-Type: text/plain\n\n${'a'.repeat(200_000)}`],
+    ['dots and ats', `${head}Content-Type: text/plain\n\n${'@.'.repeat(100_000)} http://${'a.'.repeat(5_000)}`],
+    ['zero width and mixed scripts', `${head}Content-Type: text/plain; charset=utf-8\n\n${'a\u200bб\u00ad'.repeat(50_000)}`],
+    ['address storm', `From: ${'"a,b" <'.repeat(5_000)}\nTo: ${',('.repeat(20_000)}\nReply-To: ${'@'.repeat(10_000)}\nSubject: ${'!A'.repeat(5_000)}\n\nx`],
+    ['dates and ids', `Date: ${'1 '.repeat(5_000)}\nMessage-ID: ${'<'.repeat(5_000)}\nReceived: ;${'9'.repeat(5_000)}\nSubject: =?koi8-r?B?${'Q'.repeat(5_000)}?=\n\nx`],
+  ];
+  for (const [name, msg] of cases) {
+    await withModel(Buffer.from(msg, 'utf8'), (m) => {
+      const s = evaluateRules(shipped, m);
+      assert.ok(Array.isArray(s), name);
+      for (const x of s) assert.ok(!x.detail || x.detail.length <= 80, name);
+    });
+  }
+});
