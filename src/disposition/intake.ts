@@ -19,7 +19,7 @@ import type { Spool } from '../spool/spool.ts';
 import type { QueueManager } from '../relay/queue.ts';
 import type { AcceptedMessage, Intake } from '../smtp/server.ts';
 import { SmtpError } from '../smtp/errors.ts';
-import { groupRecipients, decide, type Rule, type RuleGroup, type Verdict } from '../policy/index.ts';
+import { groupRecipients, decide, type DmarcPolicy, type Rule, type RuleGroup, type Verdict } from '../policy/index.ts';
 import type { ModuleRequest, ScanRequest, ScanResult } from '../scan/pipeline.ts';
 import { configKey } from '../scan/registry.ts';
 import { errorFinding } from '../scan/run.ts';
@@ -30,6 +30,12 @@ import { planFor } from './plan.ts';
 import { moduleOptions } from '../scan/options.ts';
 import { fingerprintKeys, personalFinding, personalVerdict, reputationVerdict, withFingerprintCount, type PersonalListHit } from '../scan/antispam/finalize.ts';
 import { reputationKeys } from '../scan/antispam/reputation.ts';
+
+/** The sender domain's published DMARC policy as the `auth` module reported it (details.dmarc.policy), for apply_policy. */
+export function dmarcPolicyOf(findings: readonly Finding[]): DmarcPolicy | undefined {
+  const p = (findings.find((f) => f.module === 'auth')?.details?.dmarc as { policy?: unknown } | undefined)?.policy;
+  return p === 'none' || p === 'quarantine' || p === 'reject' ? p : undefined;
+}
 
 /** Splits the groups `applies` to by the personal-list verdict of each recipient (first-seen order kept). */
 export function splitByPersonalLists(groups: RuleGroup[], verdictOf: (rcpt: string) => PersonalListHit | null, applies: (g: RuleGroup) => boolean): { groups: RuleGroup[]; personal: (PersonalListHit | null)[] } {
@@ -277,7 +283,7 @@ export class ScanningIntake implements Intake {
       ...plan.perGroup[i].map((r) => result?.findings[r.key] ?? errorFinding(r.module, 'scan failed')),
       ...(plan.personal[i] ? [plan.personal[i]] : []),
     ];
-    const verdicts: Verdict[] = plan.groups.map((g, i) => decide(g.rule, findingsOf(i)));
+    const verdicts: Verdict[] = plan.groups.map((g, i) => decide(g.rule, findingsOf(i), { dmarcPolicy: dmarcPolicyOf(findingsOf(i)) }));
     const unanimousReject = verdicts.every((v) => v.action === 'reject');
 
     if (inSession && unanimousReject) {
