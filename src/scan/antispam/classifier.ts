@@ -244,7 +244,7 @@ export interface TrainingOptions {
 
 /** The hyper-parameters chosen by cross-validation on the training groups (see data/antispam/README.md). */
 export const DEFAULT_TRAINING: Readonly<TrainingOptions> = Object.freeze({
-  bits: 20,
+  bits: 18,
   epochs: 5,
   learningRate: 2,
   initialGradSq: 1e-3,

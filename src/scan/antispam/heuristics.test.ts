@@ -7,7 +7,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { buildModel } from '../model/mime.ts';
 import type { MessageModel } from '../types.ts';
 import {
-  CHECK_NAMES, DEFAULT_RULES_PATH, RulesError, checkPattern, compilePattern, evaluateRules, loadRules, parseAddresses, parseDate,
+  CHECK_NAMES, DEFAULT_RULES_PATH, RulesError, checkPattern, compilePattern, evaluateRules, loadRules, parseAddresses, parseDate, wordStartBit, wordStartBits, wordStarts,
   parseRules, parseUrl, scanHtml, type HeuristicRules,
 } from './heuristics.ts';
 
@@ -291,6 +291,49 @@ test('literal prefilter never rejects a text the pattern matches (seeded random 
     }
   }
   assert.ok(checked > 500 && filtered > 1000, `exercised: ${checked} matches, ${filtered} prefiltered tries`);
+});
+
+test('word-start prefilter: which word prefixes a pattern needs', () => {
+  assert.deepEqual(wordStarts('\\b(?:viagra|cialis|lose (?:up to )?[0-9]{1,3})\\b', 'i'), ['viag', 'cial', 'lose']);
+  assert.deepEqual(wordStarts('\\b(?:refinanc(?:e|ing)|pre-?approved|no)', 'i'), ['refi', 'pre', 'no']);
+  assert.deepEqual(wordStarts('(?:\\bmillion\\b|\\bbillions?)', 'i'), ['mill', 'bill']);
+  assert.deepEqual(wordStarts('\\bcolou?r', 'i'), ['colo']);
+  assert.deepEqual(wordStarts('\\bab?c', 'i'), null); // one word character left: too short
+  assert.equal(wordStarts('viagra', 'i'), null); // no \b: may start inside a word
+  assert.equal(wordStarts('\\b(?:\\$|usd)', 'i'), null); // an alternative starts with no word character
+  assert.equal(wordStarts('\\b(?:abc)?def', 'i'), null); // optional leading group
+  assert.equal(wordStarts('\\bFREE CASH', ''), null); // case-sensitive
+  assert.equal(wordStarts('\\bstraße', 'iu'), null); // Unicode case folding
+  const bits = wordStartBits('Hello, WORLD_x 42abc \u212Aviagra é-refi');
+  const has = (w: string) => (bits[wordStartBit(w) >>> 5] & (1 << (wordStartBit(w) & 31))) !== 0;
+  for (const w of ['he', 'hel', 'hell', 'wo', 'worl', '42', '42a', 'vi', 'viag', 're', 'refi']) assert.ok(has(w), w);
+});
+
+test('word-start prefilter never rejects a text the pattern matches (seeded random patterns and texts)', () => {
+  let seed = 0x5eed4321;
+  const rnd = (n: number) => { seed = (seed * 1664525 + 1013904223) >>> 0; return seed % n; };
+  const word = () => ['ab', 'abc', 'Abd', 'bca', 'ca', 'x_1', 'AB', 'b9'][rnd(8)];
+  const alt = (depth: number): string => {
+    const k = rnd(depth > 1 ? 3 : 4);
+    if (k === 3) return `(?:${alt(depth + 1)}|${alt(depth + 1)})${['', ' ?', '\\b', '[ab]'][rnd(4)]}`;
+    return word() + ['', '?', ' ', ' ?c', '[ab]{0,2}', '\\b'][rnd(6)];
+  };
+  let checked = 0, rejected = 0;
+  for (let i = 0; i < 400; i++) {
+    const alts = Array.from({ length: 1 + rnd(4) }, () => alt(0));
+    const src = rnd(2) ? `\\b(?:${alts.join('|')})` : alts.map((a) => `\\b${a}`).join('|');
+    let p;
+    try { p = compilePattern(`/${src}/i`); } catch { continue; }
+    if (!p.starts) continue;
+    for (let j = 0; j < 40; j++) {
+      const text = Array.from({ length: rnd(30) }, () => ['a', 'B', 'c', 'd', '9', '_', ' ', '-', 'é', '\u212A', 'x', '1'][rnd(12)]).join('');
+      const bits = wordStartBits(text);
+      const passes = [...p.starts].some((b) => (bits[b >>> 5] & (1 << (b & 31))) !== 0);
+      if (!passes) rejected++;
+      if (p.re.test(text)) { checked++; assert.ok(passes, `/${src}/i matches ${JSON.stringify(text)} but the word-start prefilter says no`); }
+    }
+  }
+  assert.ok(checked > 150 && rejected > 1000, `exercised: ${checked} matches, ${rejected} rejections`);
 });
 
 // ---------------------------------------------------------------------------------------------------------------
