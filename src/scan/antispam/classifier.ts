@@ -89,6 +89,15 @@ const SIGNAL_ID = 'CLASSIFIER';
 const SIGNAL_DESCRIPTION = 'Statistical classifier: how much the words, links and headers resemble known spam';
 /** Online learning repeats the update (at most this many times) until the message lands on its side. */
 const MAX_LEARN_STEPS = 16;
+/**
+ * AdaGrad accumulator floor for online learning. Training starts every accumulator near zero, so a feature the
+ * training corpus never had would take a full learning-rate step on its first online update; features that
+ * only synthetic or unusual mail has (no Received field, reserved TLDs, …) are then shared by unrelated
+ * messages and one learned message dragged them along (measured: an unrelated 40-word message went from 3 to 79
+ * points after one short spam was learned). With this floor the learned message still lands on its side
+ * (≥ 80 points within the step limit) while that unrelated message moved to 23.
+ */
+const ONLINE_GRAD_FLOOR = 0.25;
 /** Target of online learning: spam until at least these points, ham until at most these. */
 const LEARN_SPAM_POINTS = 80;
 const LEARN_HAM_POINTS = 0;
@@ -176,7 +185,7 @@ class LinearClassifier implements Classifier {
     const y = label === 'spam' ? 1 : 0;
     const { a, c } = this.meta.calibration;
     for (let i = 0; i < MAX_LEARN_STEPS; i++) {
-      step(this.state, this.mask, this.meta.learningRate, this.meta.initialGradSq, features, y, 1);
+      step(this.state, this.mask, this.meta.learningRate, Math.max(this.meta.initialGradSq, ONLINE_GRAD_FLOOR), features, y, 1);
       const points = pointsForLogit(this.meta.anchors, a * this.score(features) + c);
       if (y ? points >= LEARN_SPAM_POINTS : points <= LEARN_HAM_POINTS) break;
     }
