@@ -11,6 +11,9 @@ import { createSecureContext } from 'node:tls';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { dnsblConfigSchema } from '../scan/antispam/dnsbl.ts';
+import { linksBlocklistsSchema } from '../scan/links/dns.ts';
+import { sourceSchema as linkSourceSchema } from '../scan/links/scanner.ts';
+import { dkimSettingsSchema } from '../dkim/settings.ts';
 
 const DOMAIN_RE = /^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?$/i;
 // Brackets may hold an IP literal or a host name (Postfix's `[host]`: no MX lookup), not only hex digits.
@@ -126,6 +129,46 @@ export const settingsSchema = z.object({
     maxScanTime: z.number().int().min(1).max(3600).default(180),
     /** Add X-Moat-* status headers to delivered mail. */
     statusHeaders: z.boolean().default(true),
+    /** DNS servers (`ip` or `ip:port`) for the scan modules' lookups (blocklists, PTR, SPF/DKIM/DMARC); empty =
+     *  the system resolver. A module's own `dnsServers`, when set, takes precedence. */
+    dnsServers: z.array(z.string().trim().min(1)).default([]),
+    /** Link scanning (docs/links.md). */
+    links: z.object({
+      /** URL/domain database files and directories, or {path, format, category, list}; empty = the shipped
+       *  data/links/. Also the phishing database of anti-phishing. */
+      databases: z.array(linkSourceSchema).default([]),
+      /** Seconds between checks of the database files for changes. */
+      reloadCheck: z.number().int().min(1).max(3600).default(10),
+      /** Categories that give the module its status; the others are reported in details only. */
+      categories: z.array(z.enum(['malicious', 'adware', 'riskware'])).min(1).default(['malicious']),
+      /** DNS URI blocklists (docs/links.md). */
+      blocklists: linksBlocklistsSchema.prefault({}),
+      /** Seconds the module may take per message (SPEC §3.2: 30). */
+      timeout: z.number().int().min(1).max(600).default(30),
+    }).strict().prefault({}),
+    /** Anti-phishing (docs/antiphishing.md). */
+    antiphishing: z.object({
+      /** Score from which a message is `phishing`. */
+      threshold: z.number().min(1).max(1000).default(10),
+      /** People whose names must not come from outside addresses: name and their real addresses. */
+      protectedPeople: z.array(z.object({ name: z.string().trim().min(1).max(200), addresses: z.array(z.string().trim().toLowerCase().max(320)).default([]) }).strict()).default([]),
+      /** Domains to protect from look-alikes besides the local domains and the shipped brands. */
+      protectedDomains: z.array(domainName).default([]),
+      /** Another brands file instead of the shipped data/antiphishing/brands.txt; null = shipped. */
+      brandsFile: z.string().min(1).nullable().default(null),
+      /** Weight overrides per signal id (0 turns a signal off). */
+      weights: z.record(z.string(), z.number().min(0).max(100)).default({}),
+    }).strict().prefault({}),
+    /** Sender authentication (SPF, DKIM, DMARC, ARC). */
+    auth: z.object({
+      /** Seconds one DNS query may take; past it the method's result is `temperror`. */
+      dnsTimeout: z.number().int().min(1).max(60).default(10),
+      /** Edge gateways in front of Moat (CIDRs): mail they pass on is judged by the first Received hop outside
+       *  them. Empty: the SMTP client is the sender's server (Moat at the edge). */
+      trustedRelays: z.array(cidr).default([]),
+      /** The authserv-id of the Authentication-Results header; null = mta.hostname. */
+      authservId: domainName.nullable().default(null),
+    }).strict().prefault({}),
     antivirus: z.object({
       builtin: z.boolean().default(true),
       /** Built-in engine database files or directories (.sigs, .hdb, .hsb, .ndb); empty = the shipped data/antivirus/.
@@ -161,7 +204,7 @@ export const settingsSchema = z.object({
         /** X-MS-Exchange-Organization-SCL for Exchange / Microsoft 365 behind Moat. */
         scl: z.boolean().default(true),
       }).strict().prefault({}),
-      /** DNS servers for blocklist and PTR lookups (`ip` or `ip:port`); empty = the system resolver. */
+      /** DNS servers for blocklist and PTR lookups (`ip` or `ip:port`); empty = scan.dnsServers. */
       dnsServers: z.array(z.string().trim().min(1)).default([]),
       /** DNS and URI blocklists (docs/antispam-dns.md); none are queried unless listed. */
       blocklists: dnsblConfigSchema.prefault({}),
@@ -202,6 +245,8 @@ export const settingsSchema = z.object({
       maxUnpackedBytes: z.number().int().min(1).default(128 * 1024 * 1024),
     }).strict().prefault({}),
   }).strict().prefault({}),
+  /** DKIM signing of outgoing mail (src/dkim/settings.ts; docs/dkim.md). */
+  dkim: dkimSettingsSchema.prefault({}),
 }).strict();
 
 export type Settings = z.infer<typeof settingsSchema>;

@@ -6,6 +6,12 @@
  *
  * Our fields go right after the first `Received` field (Moat's own trace line) or at the top. Non-ASCII tag or
  * header text is RFC 2047 encoded. Work is done on latin1 strings so 8-bit header bytes pass unchanged.
+ *
+ * Authentication-Results (RFC 8601 §5): incoming fields whose authserv-id is ours (`removeAuthResultsFor`) are
+ * removed, so a sender cannot forge our verdicts for the mail store; the authserv-id is read as RFC 8601 §2.2
+ * says (after any comments, a token or a quoted string, case-insensitive, a trailing dot ignored). An added
+ * Authentication-Results field is folded before each `; ` and any added field longer than 998 characters at
+ * its last spaces (RFC 5322 §2.1.1); folding only inserts CRLF before existing spaces, so values are unchanged.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 
@@ -16,10 +22,66 @@ export interface HeaderEdits {
   addHeaders: [string, string][];
   /** Field names to remove (case-insensitive), besides X-Moat-*. */
   removeHeaders: string[];
+  /** Authentication-Results fields to remove: those whose authserv-id is one of these (case-insensitive). */
+  removeAuthResultsFor?: string[];
 }
 
 export function noEdits(e: HeaderEdits | null | undefined): boolean {
-  return !e || (!e.subjectTags.length && !e.addHeaders.length && !e.removeHeaders.length);
+  return !e || (!e.subjectTags.length && !e.addHeaders.length && !e.removeHeaders.length && !e.removeAuthResultsFor?.length);
+}
+
+const TSPECIAL_OR_SPACE = /[()<>@,;:\\"/[\]?=\s\x00-\x1f\x7f]/;
+
+/**
+ * The authserv-id of an Authentication-Results value (RFC 8601 §2.2: after optional CFWS, a token or a quoted
+ * string), lowercased without a trailing dot; null when there is none. Bounded: reads at most 4096 characters.
+ */
+export function authservIdOf(value: string): string | null {
+  const s = value.slice(0, 4096).replace(/\r\n/g, '');
+  let i = 0;
+  // Leading CFWS: white space and (nested) comments with quoted pairs.
+  for (;;) {
+    while (i < s.length && /\s/.test(s[i])) i++;
+    if (s[i] !== '(') break;
+    let depth = 0;
+    for (; i < s.length; i++) {
+      if (s[i] === '\\') { i++; continue; }
+      if (s[i] === '(') depth++;
+      else if (s[i] === ')' && --depth === 0) { i++; break; }
+    }
+    if (depth > 0) return null;
+  }
+  let id = '';
+  if (s[i] === '"') {
+    let closed = false;
+    for (i++; i < s.length; i++) {
+      if (s[i] === '\\') { id += s[++i] ?? ''; continue; }
+      if (s[i] === '"') { closed = true; break; }
+      id += s[i];
+    }
+    if (!closed) return null;
+  } else {
+    while (i < s.length && !TSPECIAL_OR_SPACE.test(s[i])) id += s[i++];
+  }
+  id = id.trim().toLowerCase().replace(/\.$/, '');
+  return id || null;
+}
+
+/** Folds one added field line (without CRLF): see the header. Only inserts CRLF before existing spaces. */
+function foldField(line: string, atSemicolons: boolean): string {
+  const out = atSemicolons ? line.replace(/; (?=[^ \t])/g, ';\r\n ') : line;
+  if (out.split('\r\n').every((l) => l.length <= 998)) return out;
+  const lines: string[] = [];
+  for (let rest of out.split('\r\n')) {
+    while (rest.length > 998) {
+      const cut = rest.lastIndexOf(' ', 997);
+      if (cut <= 1 || !/[^ \t]/.test(rest.slice(cut))) break;
+      lines.push(rest.slice(0, cut));
+      rest = rest.slice(cut);
+    }
+    lines.push(rest);
+  }
+  return lines.join('\r\n');
 }
 
 /** RFC 2047 B-encoding of a header text when it is not plain printable ASCII (result is latin1-safe ASCII). */
@@ -47,9 +109,15 @@ function nameOf(field: string): string {
 /** Applies the edits to a header section (latin1 string, with or without its final blank line). */
 export function editHeaderSection(header: string, e: HeaderEdits): string {
   const remove = new Set(e.removeHeaders.map((h) => h.toLowerCase()));
+  const ours = new Set((e.removeAuthResultsFor ?? []).map((h) => h.trim().toLowerCase().replace(/\.$/, '')).filter(Boolean));
+  const forged = (f: string) => {
+    if (!ours.size || nameOf(f) !== 'authentication-results') return false;
+    const id = authservIdOf(f.slice(f.indexOf(':') + 1));
+    return id !== null && ours.has(id);
+  };
   const list = fields(header);
   const blank = list.length && list[list.length - 1] === '\r\n' ? list.pop()! : '';
-  let kept = list.filter((f) => { const n = nameOf(f); return !n.startsWith('x-moat-') && !remove.has(n); });
+  let kept = list.filter((f) => { const n = nameOf(f); return !n.startsWith('x-moat-') && !remove.has(n) && !forged(f); });
   if (e.subjectTags.length) {
     const i = kept.findIndex((f) => nameOf(f) === 'subject');
     const current = i >= 0 ? kept[i].slice(kept[i].indexOf(':') + 1).replace(/\r\n$/, '').trim() : '';
@@ -59,7 +127,7 @@ export function editHeaderSection(header: string, e: HeaderEdits): string {
       if (i >= 0) kept[i] = value; else kept.push(value);
     }
   }
-  const added = e.addHeaders.map(([k, v]) => `${k}: ${headerText(v)}\r\n`);
+  const added = e.addHeaders.map(([k, v]) => `${foldField(`${k}: ${headerText(v)}`, k.toLowerCase() === 'authentication-results')}\r\n`);
   const at = kept.length && nameOf(kept[0]) === 'received' ? 1 : 0;
   kept = [...kept.slice(0, at), ...added, ...kept.slice(at)];
   return kept.join('') + blank;

@@ -19,7 +19,7 @@ import type { Spool } from '../spool/spool.ts';
 import type { QueueManager } from '../relay/queue.ts';
 import type { AcceptedMessage, Intake } from '../smtp/server.ts';
 import { SmtpError } from '../smtp/errors.ts';
-import { groupRecipients, decide, type DmarcPolicy, type Rule, type RuleGroup, type Verdict } from '../policy/index.ts';
+import { groupRecipients, decide, type Rule, type RuleGroup, type Verdict } from '../policy/index.ts';
 import type { ModuleRequest, ScanRequest, ScanResult } from '../scan/pipeline.ts';
 import { configKey } from '../scan/registry.ts';
 import { errorFinding } from '../scan/run.ts';
@@ -30,12 +30,7 @@ import { planFor } from './plan.ts';
 import { moduleOptions } from '../scan/options.ts';
 import { fingerprintKeys, personalFinding, personalVerdict, reputationVerdict, withFingerprintCount, type PersonalListHit } from '../scan/antispam/finalize.ts';
 import { reputationKeys } from '../scan/antispam/reputation.ts';
-
-/** The sender domain's published DMARC policy as the `auth` module reported it (details.dmarc.policy), for apply_policy. */
-export function dmarcPolicyOf(findings: readonly Finding[]): DmarcPolicy | undefined {
-  const p = (findings.find((f) => f.module === 'auth')?.details?.dmarc as { policy?: unknown } | undefined)?.policy;
-  return p === 'none' || p === 'quarantine' || p === 'reject' ? p : undefined;
-}
+import { dmarcPolicyOf } from '../scan/auth/scanner.ts';
 
 /** Splits the groups `applies` to by the personal-list verdict of each recipient (first-seen order kept). */
 export function splitByPersonalLists(groups: RuleGroup[], verdictOf: (rcpt: string) => PersonalListHit | null, applies: (g: RuleGroup) => boolean): { groups: RuleGroup[]; personal: (PersonalListHit | null)[] } {
@@ -306,7 +301,8 @@ export class ScanningIntake implements Intake {
           .catch((err) => { log.error({ err: (err as Error).message }, 'could not create the non-delivery notice'); return null; });
         if (ndr) log.info({ ndr, to: msg.envelope.sender, rcpts: g.recipients.length }, 'non-delivery notice queued for a rejected copy');
       }
-      const rw = action === 'delete' ? null : planFor({ verdict: { ...v, action }, findings, parts: result?.parts ?? [], statusHeaders: s.scan.statusHeaders && g.rule.mode === 'scan', spamHeaders: s.scan.antispam.headers });
+      const rw = action === 'delete' ? null : planFor({ verdict: { ...v, action }, findings, parts: result?.parts ?? [], statusHeaders: s.scan.statusHeaders && g.rule.mode === 'scan', spamHeaders: s.scan.antispam.headers,
+        authservId: s.scan.auth.authservId ?? s.mta.hostname });
       // The threat is the message itself (a single-part message): nothing to cut out, so it is not delivered.
       if (rw?.unremovable.length) action = 'delete';
       let deliveredAs: string | null = null;

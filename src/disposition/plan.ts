@@ -1,13 +1,14 @@
 /**
  * From a verdict to what disposition does to the message (pure): header edits (subject tags for delivered mail,
- * Moat's status headers) and the MIME parts to replace for `delete_attachment`. A detection inside an archive, an attached message or a uuencoded
+ * Moat's status headers, the auth module's Authentication-Results field and the removal of forged ones naming
+ * our authserv-id, RFC 8601 §5) and the MIME parts to replace for `delete_attachment`. A detection inside an archive, an attached message or a uuencoded
  * block removes the top-level attachment that carries it: that is the unit a recipient sees.
  */
 import type { Verdict } from '../policy/types.ts';
 import type { Finding } from '../scan/types.ts';
 import type { PartSummary } from '../scan/pipeline.ts';
 import type { Removals } from './rewrite.ts';
-import type { HeaderEdits } from './headers.ts';
+import { authservIdOf, type HeaderEdits } from './headers.ts';
 
 export interface RewritePlan {
   edits: HeaderEdits;
@@ -36,6 +37,11 @@ export function mimePartNumber(path: string): string {
 }
 
 function statusHeaderValue(f: Finding): string {
+  // Auth: each method with its result (`fail (spf=pass, dkim=fail, dmarc=fail, arc=none)`).
+  if (f.module === 'auth') {
+    const items = [...new Set(f.detections.map((d) => `${d.name}=${d.status}`))].slice(0, 8);
+    return items.length ? `${f.status} (${items.join(', ')})` : f.status;
+  }
   const names = [...new Set(f.detections.map((d) => d.name))].slice(0, 5);
   return names.length ? `${f.status} (${names.join(', ')})` : f.status;
 }
@@ -47,6 +53,11 @@ export interface PlanInput {
   statusHeaders: boolean;
   /** Anti-spam headers, each on its own toggle (settings scan.antispam.headers). */
   spamHeaders?: { score: boolean; status: boolean; signals: boolean; scl: boolean };
+  /**
+   * Our authserv-id (host name): incoming Authentication-Results fields naming it are removed from delivered
+   * mail, whether or not the auth module ran (RFC 8601 §5).
+   */
+  authservId?: string;
 }
 
 /** Exchange's spam confidence level field: Exchange and Microsoft 365 act on it, so a sender's own is never kept. */
@@ -74,7 +85,13 @@ function signalsHeader(signals: unknown): string {
   return out.join(', ');
 }
 
-export function planFor({ verdict, findings, parts, statusHeaders, spamHeaders }: PlanInput): RewritePlan {
+/** The auth finding's Authentication-Results value, when it carries a usable one. */
+function authResultsOf(findings: readonly Finding[]): string | null {
+  const v = findings.find((f) => f.module === 'auth')?.details?.authResults;
+  return typeof v === 'string' && v.trim() && authservIdOf(v) ? v.trim() : null;
+}
+
+export function planFor({ verdict, findings, parts, statusHeaders, spamHeaders, authservId }: PlanInput): RewritePlan {
   const plan: RewritePlan = { edits: { subjectTags: [...verdict.tags], addHeaders: [], removeHeaders: [] }, removals: new Map(), unremovable: [] };
   if (statusHeaders) {
     for (const f of findings) plan.edits.addHeaders.push([`X-Moat-${f.module[0].toUpperCase()}${f.module.slice(1)}`, statusHeaderValue(f)]);
@@ -95,6 +112,11 @@ export function planFor({ verdict, findings, parts, statusHeaders, spamHeaders }
       plan.edits.addHeaders.push([SCL_HEADER, String(sclFor(spam.status, rating ?? 0))]);
     }
   }
+  const ar = authResultsOf(findings);
+  const ours = [...new Set([authservId, ar ? authservIdOf(ar) : null].map((id) => id?.trim().toLowerCase().replace(/\.$/, '')).filter((id): id is string => !!id))];
+  if (ours.length) plan.edits.removeAuthResultsFor = ours;
+  // The Authentication-Results field goes first, right after our Received line.
+  if (ar) plan.edits.addHeaders.unshift(['Authentication-Results', ar]);
   if (verdict.action === 'delete_attachment') {
     for (const path of verdict.removeParts) {
       const target = removalTarget(path, parts);

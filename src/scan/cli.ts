@@ -37,6 +37,7 @@ import { AntispamRepo } from '../store/antispam-repo.ts';
 import { loadClassifier } from './antispam/classifier.ts';
 import { LearnedSync } from './antispam/learn.ts';
 import { setSharedClassifier } from './antispam/scanner.ts';
+import { dmarcPolicyOf } from './auth/scanner.ts';
 import { SettingsRepo } from '../store/settings-repo.ts';
 import { scanMessage, type ModuleRequest, type ScanRequest } from './pipeline.ts';
 import { closeScanners, configKey } from './registry.ts';
@@ -364,7 +365,10 @@ export async function scanCommand(given: ScanCommandOptions, boot: Bootstrap, io
         } else {
           findings = {};
         }
-        const verdicts = p.groups.map((g, i) => decide(g.rule, p.perGroup[i].map((r) => findings[r.key])));
+        const verdicts = p.groups.map((g, i) => {
+          const fs = p.perGroup[i].map((r) => findings[r.key]);
+          return decide(g.rule, fs, { dmarcPolicy: dmarcPolicyOf(fs) });
+        });
         const line = lineFor(input.file, p, findings, verdicts);
         io.out(o.json ? JSON.stringify(line) : humanLine(line));
       }

@@ -9,6 +9,10 @@ import type { ModuleName, Scanner } from './types.ts';
 import { ContentScanner } from './content/scanner.ts';
 import { createAntivirusScanner, type AntivirusOptions } from './antivirus/scanner.ts';
 import { createAntispamScanner, type AntispamOptions } from './antispam/scanner.ts';
+import { createAuthScanner, type AuthOptions } from './auth/scanner.ts';
+import { createLinksScanner, type LinksOptions } from './links/scanner.ts';
+import { sharedUrlDatabase, type DatabaseSource, type UrlDatabase } from './links/urldb.ts';
+import { createAntiphishingScanner, type AntiphishingOptions } from './antiphishing/scanner.ts';
 
 const MAX_CONFIGS = 32;
 const cache = new Map<string, Promise<Scanner | undefined>>();
@@ -23,8 +27,20 @@ function build(module: ModuleName, options: Record<string, unknown>): Promise<Sc
     case 'content': return Promise.resolve(new ContentScanner(options));
     case 'antivirus': return createAntivirusScanner(options as AntivirusOptions);
     case 'antispam': return createAntispamScanner(options as AntispamOptions);
+    case 'auth': return createAuthScanner(options as AuthOptions);
+    case 'links': return createLinksScanner(options as LinksOptions);
+    case 'antiphishing': return antiphishing(options);
     default: return Promise.resolve(undefined);
   }
+}
+
+/** Anti-phishing with the links module's URL database of the same files (one copy per thread, shared). */
+async function antiphishing(options: Record<string, unknown>): Promise<Scanner> {
+  const { urlDatabase, ...rest } = options as { urlDatabase?: { databases?: DatabaseSource[]; reloadCheckMs?: number } } & AntiphishingOptions;
+  const db = await sharedUrlDatabase(urlDatabase?.databases);
+  const interval = urlDatabase?.reloadCheckMs ?? 10_000;
+  const urlDb = { lookup: (u: Parameters<UrlDatabase['lookup']>[0]) => { void db.maybeReload(interval); return db.lookup(u); } };
+  return createAntiphishingScanner(rest, { urlDb });
 }
 
 export function scannerFor(module: ModuleName, key: string, options: Record<string, unknown>): Promise<Scanner | undefined> {
