@@ -7,7 +7,7 @@
  */
 import './platform/threadpool.ts';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { loadBootstrap, ConfigError, type Bootstrap } from './config/bootstrap.ts';
 import { SettingsService, SettingsValidationError, diffSettings, formatChange, getPath, setPath, validateSettings } from './config/settings.ts';
@@ -16,6 +16,8 @@ import { SettingsRepo } from './store/settings-repo.ts';
 import { QueueRepo, type QueueFilter, type QueuedMessage } from './store/queue-repo.ts';
 import { AccountsRepo } from './store/accounts-repo.ts';
 import { AntispamRepo } from './store/antispam-repo.ts';
+import { DkimRepo, type DkimKeyInfo } from './store/dkim-repo.ts';
+import { DkimKeyError, MAX_KEY_FILE, generateKey, importKey, normaliseDomain, normaliseSelector, publicKeyBits, txtRecord } from './dkim/keys.ts';
 import { RulesRepo, RuleNotFoundError, ruleToDoc, type MoveTarget, type RuleChange, type StoredRule } from './store/rules-repo.ts';
 import { RuleValidationError } from './policy/schema.ts';
 import { MODES } from './policy/types.ts';
@@ -361,6 +363,140 @@ const commands: Record<string, Command> = {
       });
     },
   },
+  'dkim keygen': {
+    summary: 'create a DKIM signing key for a domain and selector; prints the DNS TXT record to publish',
+    usage: 'moat dkim keygen DOMAIN SELECTOR [--type rsa|ed25519] [--bits 2048] [--use] [--config FILE]\n\n' +
+      '  The key is stored but signs nothing until `moat dkim use DOMAIN SELECTOR` (publish the record first), or\n' +
+      '  at once with --use. RSA keys have 1024 to 8192 bits (default and recommended 2048).',
+    options: { ...configOption, type: { type: 'string', default: 'rsa' }, bits: { type: 'string' }, use: { type: 'boolean', default: false } },
+    async run({ values, positionals }) {
+      const [domain, selector] = dkimNames(positionals, 2, 'DOMAIN SELECTOR');
+      if (values.type !== 'rsa' && values.type !== 'ed25519') throw new UsageError('--type must be rsa or ed25519');
+      if (values.bits !== undefined && (values.type !== 'rsa' || !/^\d{1,5}$/.test(String(values.bits)))) {
+        throw new UsageError(values.type === 'rsa' ? '--bits must be a number of bits, e.g. 2048' : '--bits is for RSA keys only');
+      }
+      await withStore(values, async (store) => {
+        const repo = new DkimRepo(store.db);
+        // Refused before the (slow) key generation when the selector is taken.
+        if (await repo.get(domain, selector)) throw new Error(`${domain} already has a key with selector ${selector} (delete it first, or choose another selector)`);
+        const key = await generateKey(values.type as 'rsa' | 'ed25519', values.bits === undefined ? 2048 : Number(values.bits));
+        const info = await repo.add({ domain, selector, ...key, enabled: values.use === true });
+        dkimCreated('created', info, key.bits);
+      });
+    },
+  },
+  'dkim import': {
+    summary: 'store an existing DKIM private key (PEM: PKCS#1 or PKCS#8; RSA of at least 1024 bits, or Ed25519)',
+    usage: 'moat dkim import DOMAIN SELECTOR FILE [--use] [--config FILE]\n\n' +
+      '  Prints the DNS TXT record of the key (already published, if the key was in use elsewhere). The key signs\n' +
+      '  nothing until `moat dkim use DOMAIN SELECTOR`, or at once with --use.',
+    options: { ...configOption, use: { type: 'boolean', default: false } },
+    async run({ values, positionals }) {
+      const [domain, selector, file] = dkimNames(positionals, 3, 'DOMAIN SELECTOR FILE');
+      let text: Buffer;
+      try {
+        if (statSync(file).size > MAX_KEY_FILE) throw new Error(`too large for a key file (more than ${MAX_KEY_FILE / 1024} KiB)`);
+        text = readFileSync(file);
+      } catch (err) {
+        throw new Error(`cannot read ${file}: ${((err as NodeJS.ErrnoException).code ?? (err as Error).message).split('\n')[0]}`);
+      }
+      let key;
+      try { key = importKey(text); } catch (err) { throw new Error(`${file}: ${(err as Error).message}`); }
+      await withStore(values, async (store) => {
+        const info = await new DkimRepo(store.db).add({ domain, selector, ...key, enabled: values.use === true });
+        dkimCreated('imported', info, key.bits);
+      });
+    },
+  },
+  'dkim list': {
+    summary: 'list DKIM keys: domain, selector, algorithm, bits, created, and which key signs each domain',
+    usage: 'moat dkim list [DOMAIN] [--json] [--config FILE]',
+    options: { ...configOption, json: { type: 'boolean', default: false } },
+    async run({ values, positionals }) {
+      if (positionals.length > 1) throw new UsageError('expected at most one DOMAIN');
+      const [domain] = positionals.length ? dkimNames(positionals, 1, 'DOMAIN') : [undefined];
+      await withStore(values, async (store) => {
+        const keys = (await new DkimRepo(store.db).list(domain)).map((k) => ({
+          domain: k.domain, selector: k.selector, algorithm: k.algorithm, bits: publicKeyBits(k.algorithm, k.publicKey),
+          created: new Date(k.createdAt).toISOString(), signing: k.enabled,
+        }));
+        if (values.json) { out(JSON.stringify(keys, null, 2)); return; }
+        for (const k of keys) out([k.domain, k.selector, k.algorithm, String(k.bits), k.created, k.signing ? 'signing' : '-'].join('\t'));
+      });
+    },
+  },
+  'dkim show': {
+    summary: "print the DNS TXT records of a domain's DKIM keys (zone-file lines), the signing key first",
+    usage: 'moat dkim show DOMAIN [SELECTOR] [--config FILE]',
+    options: configOption,
+    async run({ values, positionals }) {
+      if (positionals.length < 1 || positionals.length > 2) throw new UsageError('expected DOMAIN [SELECTOR]');
+      const [domain, selector] = dkimNames(positionals, positionals.length, 'DOMAIN [SELECTOR]');
+      await withStore(values, async (store) => {
+        const keys = (await new DkimRepo(store.db).list(domain)).filter((k) => selector === undefined || k.selector === selector)
+          .sort((a, b) => Number(b.enabled) - Number(a.enabled));
+        if (!keys.length) throw new Error(selector === undefined ? `${domain} has no DKIM key` : `${domain} has no key with selector ${selector}`);
+        for (const k of keys) {
+          out(`; ${k.domain} selector ${k.selector}: ${k.algorithm}, ${publicKeyBits(k.algorithm, k.publicKey)} bits, ${k.enabled ? 'signing' : 'not signing'}, created ${new Date(k.createdAt).toISOString()}`);
+          out(txtRecord(k.domain, k.selector, k.algorithm, k.publicKey).zoneLine);
+        }
+      });
+    },
+  },
+  'dkim use': {
+    summary: "make a key the domain's signing key (rotation: keygen a new selector, publish it, then use it)",
+    usage: 'moat dkim use DOMAIN SELECTOR [--config FILE]',
+    options: configOption,
+    async run({ values, positionals }) {
+      const [domain, selector] = dkimNames(positionals, 2, 'DOMAIN SELECTOR');
+      await withStore(values, async (store) => {
+        const before = await new DkimRepo(store.db).use(domain, selector);
+        out(before === selector ? `${domain} is already signed with selector ${selector}`
+          : `${domain} is now signed with selector ${selector}${before ? ` (was ${before})` : ''}`);
+      });
+    },
+  },
+  'dkim disable': {
+    summary: "stop signing a domain's mail (its keys are kept; moat dkim use signs again)",
+    usage: 'moat dkim disable DOMAIN [--config FILE]',
+    options: configOption,
+    async run({ values, positionals }) {
+      const [domain] = dkimNames(positionals, 1, 'DOMAIN');
+      await withStore(values, async (store) => {
+        const before = await new DkimRepo(store.db).disable(domain);
+        out(before ? `${domain} is no longer signed (was selector ${before})` : `${domain} was not signed`);
+      });
+    },
+  },
+  'dkim delete': {
+    summary: "delete a DKIM key (the domain's signing key only with --force)",
+    usage: 'moat dkim delete DOMAIN SELECTOR [--force] [--config FILE]',
+    options: { ...configOption, force: { type: 'boolean', default: false } },
+    async run({ values, positionals }) {
+      const [domain, selector] = dkimNames(positionals, 2, 'DOMAIN SELECTOR');
+      await withStore(values, async (store) => {
+        const repo = new DkimRepo(store.db);
+        const key = (await repo.list(domain)).find((k) => k.selector === selector);
+        if (!key) throw new Error(`${domain} has no key with selector ${selector}`);
+        if (key.enabled && values.force !== true) throw new Error(`${domain}/${selector} signs ${domain}'s mail: switch to another selector first (moat dkim use), or give --force to stop signing`);
+        await repo.remove(domain, selector);
+        out(`deleted DKIM key ${domain}/${selector}${key.enabled ? `; ${domain} is no longer signed` : ''}`);
+      });
+    },
+  },
+  'dkim export': {
+    summary: 'print the PRIVATE key of a DKIM key (PKCS#8 PEM), e.g. to move it to another system',
+    usage: 'moat dkim export DOMAIN SELECTOR [--config FILE]   (the output is a secret: keep it out of logs and tickets)',
+    options: configOption,
+    async run({ values, positionals }) {
+      const [domain, selector] = dkimNames(positionals, 2, 'DOMAIN SELECTOR');
+      await withStore(values, async (store) => {
+        const key = await new DkimRepo(store.db).get(domain, selector);
+        if (!key) throw new Error(`${domain} has no key with selector ${selector}`);
+        process.stdout.write(key.privateKeyPem);
+      });
+    },
+  },
   'lists add': {
     summary: "add sender masks to a recipient's personal allowlist or denylist (SPEC §4)",
     usage: 'moat lists add RECIPIENT allow|deny PATTERN... [--config FILE]\n\n' +
@@ -593,6 +729,26 @@ async function setPaused(values: Record<string, unknown>, positionals: string[],
     await svc.set(`mta.paused.${what}`, paused, who());
     out(`${what} ${paused ? 'paused' : 'resumed'}`);
   });
+}
+
+/** DOMAIN and SELECTOR checked and normalised (lowercase, A-labels); other positionals (FILE) as given. */
+function dkimNames(positionals: string[], count: number, what: string): string[] {
+  if (positionals.length !== count) throw new UsageError(`expected ${what}`);
+  try {
+    // DOMAIN first, then SELECTOR; what follows (FILE) as given.
+    return positionals.map((p, i) => (i === 0 ? normaliseDomain(p) : i === 1 ? normaliseSelector(p) : p));
+  } catch (err) {
+    if (err instanceof DkimKeyError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** After keygen / import: what was stored, whether it signs, and the record to publish (last, one line). */
+function dkimCreated(verb: string, k: DkimKeyInfo, bits: number): void {
+  out(`${verb} DKIM key ${k.domain}/${k.selector} (${k.algorithm}, ${bits} bits)`);
+  out(k.enabled ? `${k.domain} is now signed with it: publish this record in DNS before mail goes out`
+    : `not signing yet: publish this record in DNS, then run: moat dkim use ${k.domain} ${k.selector}`);
+  out(txtRecord(k.domain, k.selector, k.algorithm, k.publicKey).zoneLine);
 }
 
 function ruleLabel(r: { id: number; name: string }): string {

@@ -17,6 +17,8 @@ import { SmtpService, type SmtpListenerOptions, type Intake } from './smtp/serve
 import { RecipientVerifier } from './smtp/recipient-verify.ts';
 import { ensureSelfSigned } from './smtp/tls.ts';
 import { QueueManager } from './relay/queue.ts';
+import { DkimSigner } from './dkim/outbound.ts';
+import { DkimRepo } from './store/dkim-repo.ts';
 import { ScanPool } from './scan/pool.ts';
 import { ScanningIntake } from './disposition/intake.ts';
 import { RulesRepo } from './store/rules-repo.ts';
@@ -71,6 +73,7 @@ export async function startNode(boot: Bootstrap, opts: NodeOptions = {}): Promis
     cleanups.unshift(async () => spool.close());
     const queue = new QueueManager({
       node: boot.node, settings, repo: new QueueRepo(store.db), spool, resolver, logger, clock, pollMs: opts.pollMs,
+      dkim: new DkimSigner({ keys: new DkimRepo(store.db), logger, clock }),
     });
     // One anti-spam classifier for the node, in shared memory: the scan workers read it, the main thread applies
     // what the cluster learned (moat learn, feedback) every few seconds.

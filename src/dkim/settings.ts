@@ -19,7 +19,8 @@ export const DEFAULT_SIGNED_HEADERS: readonly string[] = Object.freeze([
 /** Listed once more than they occur: a field of that name added after signing breaks the signature. */
 export const DEFAULT_OVERSIGNED: readonly string[] = Object.freeze(['From', 'Reply-To', 'Subject']);
 
-const fieldName = z.string().trim().regex(/^[!-9;-~]{1,76}$/, 'not a header field name');
+// RFC 5322 ftext without ';', which would end the h= tag of the signature.
+const fieldName = z.string().trim().regex(/^[!-9<-~]{1,76}$/, 'not a header field name');
 
 export const dkimSettingsSchema = z.object({
   /** Sign outgoing mail (authenticated senders, trusted networks) whose domain has a signing key. */

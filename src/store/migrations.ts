@@ -141,6 +141,23 @@ const migrationsFor = (dialect: 'sqlite' | 'postgres'): Record<string, Migration
       await db.schema.createIndex('antispam_learned_source').on('antispam_learned').columns(['source', 'created_at']).execute();
     },
   },
+  // DKIM signing keys (src/store/dkim-repo.ts): one row per domain and selector; `enabled` marks the key that
+  // signs the domain's mail, at most one per domain (a partial unique index, which both dialects support).
+  '0005_dkim_keys': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createTable('dkim_keys')
+        .addColumn('domain', 'text', (c) => c.notNull())
+        .addColumn('selector', 'text', (c) => c.notNull())
+        .addColumn('algorithm', 'text', (c) => c.notNull())
+        .addColumn('private_key', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('dkim_keys_pk', ['domain', 'selector'])
+        .execute();
+      await db.schema.createIndex('dkim_keys_signing').on('dkim_keys').column('domain').unique().where(sql.ref('enabled'), '=', 1).execute();
+    },
+  },
 });
 
 /** Names of all migrations, in order (db.ts checks whether any is pending before it takes a write lock). */

@@ -109,6 +109,20 @@ export interface AntispamLearnedTable {
   created_at: number;
 }
 
+/**
+ * DKIM keys (src/store/dkim-repo.ts): per domain and selector; `private_key` is PKCS#8 PEM (a secret),
+ * `public_key` the DNS record's p= value; `enabled` = 1 for the key that signs the domain (at most one).
+ */
+export interface DkimKeyTable {
+  domain: string;
+  selector: string;
+  algorithm: 'rsa-sha256' | 'ed25519-sha256';
+  private_key: string;
+  public_key: string;
+  created_at: number;
+  enabled: number;
+}
+
 export interface Database {
   settings_versions: SettingsVersionTable;
   queue_messages: QueueMessageTable;
@@ -120,4 +134,5 @@ export interface Database {
   antispam_reputation: AntispamReputationTable;
   antispam_fingerprints: AntispamFingerprintTable;
   antispam_learned: AntispamLearnedTable;
+  dkim_keys: DkimKeyTable;
 }

@@ -47,9 +47,9 @@ test('built-in engine, Default rule: EICAR attachment replaced, tagged, status h
     for (const k of ['X-Moat-Spam-Score', 'X-Moat-Spam-Signals']) delete moat[k];
     assert.deepEqual(moat, {
       'X-Moat-Antivirus': 'infected (Eicar-Test-Signature)',
-      'X-Moat-Links': 'not_scanned',
+      'X-Moat-Links': 'clean',
       'X-Moat-Antispam': 'clean',
-      'X-Moat-Antiphishing': 'not_scanned',
+      'X-Moat-Antiphishing': 'clean',
       'X-Moat-Rule': 'Default',
       'X-Moat-Action': 'delete_attachment',
       'X-Moat-Spam-Status': 'clean',
@@ -74,8 +74,8 @@ test('built-in engine, Default rule: EICAR attachment replaced, tagged, status h
     assert.equal(ev.subject, 'quarterly figures');
     assert.equal(ev.modules.antivirus.status, 'infected');
     assert.deepEqual(ev.modules.antivirus.detections?.map((d) => d.name), ['Eicar-Test-Signature']);
-    assert.equal(ev.modules.links.status, 'not_scanned');
-    assert.equal(ev.modules.links.reason, 'engine_unavailable');
+    assert.equal(ev.modules.links.status, 'clean');
+    assert.equal(ev.modules.antiphishing.status, 'clean');
     // Every module is in the event (SPEC §6): content and auth are off in the shipped Default rule.
     assert.deepEqual(Object.keys(ev.modules).sort(), ['antiphishing', 'antispam', 'antivirus', 'auth', 'content', 'links']);
     assert.deepEqual(ev.modules.content, { status: 'not_scanned', reason: 'disabled' });
