@@ -19,8 +19,8 @@
  * Hostile input: the scanned bytes (read only, never interpreted); database files (database.ts).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { open, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open } from 'node:fs/promises';
+import { filesStamp } from '../../platform/files-stamp.ts';
 import { fileURLToPath } from 'node:url';
 import { loadDatabase, type HashAlgorithm, type LoadReport, type SignatureDatabase } from './database.ts';
 import type { PatternSetOptions } from './matcher.ts';
@@ -31,28 +31,6 @@ export const DEFAULT_DATABASE_DIR = fileURLToPath(new URL('../../../data/antivir
 
 /** How often a running engine looks for changed database files. */
 export const RELOAD_CHECK_MS = 10_000;
-
-/** Names, sizes and modification times of the database files under `paths` (errors included, as text). */
-async function databaseStamp(paths: string[]): Promise<string> {
-  const out: string[] = [];
-  for (const p of paths) {
-    try {
-      const st = await stat(p);
-      if (!st.isDirectory()) { out.push(`${p}:${st.size}:${st.mtimeMs}`); continue; }
-      for (const n of (await readdir(p)).sort()) {
-        try {
-          const f = await stat(join(p, n));
-          out.push(`${n}:${f.size}:${f.mtimeMs}`);
-        } catch (err) {
-          out.push(`${n}:${(err as NodeJS.ErrnoException).code}`);
-        }
-      }
-    } catch (err) {
-      out.push(`${p}:${(err as NodeJS.ErrnoException).code}`);
-    }
-  }
-  return out.join('|');
-}
 
 export interface SignatureEngineOptions extends PatternSetOptions {
   /** Database files or directories (default: DEFAULT_DATABASE_DIR). */
@@ -108,7 +86,7 @@ export class SignatureEngine {
     this.nextCheck = now + intervalMs;
     this.checking = (async () => {
       try {
-        if ((await databaseStamp(this.paths)) === this.stamp) return false;
+        if ((await filesStamp(this.paths)) === this.stamp) return false;
         await this.reload();
         return true;
       } catch {
@@ -122,7 +100,7 @@ export class SignatureEngine {
 
   /** Loads the databases again; on failure the previous one stays in force. */
   async reload(): Promise<ReloadResult> {
-    this.stamp = await databaseStamp(this.paths);
+    this.stamp = await filesStamp(this.paths);
     try {
       const db = await loadDatabase(this.paths, this.patternOpts);
       this.db = db;

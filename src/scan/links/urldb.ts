@@ -37,6 +37,7 @@ import { fileURLToPath } from 'node:url';
 import { getDomain } from 'tldts';
 import type { ExtractedUrl } from '../urls.ts';
 import { isIpHost, MAX_PREFIXES, normaliseHost, parseUrl, pathPrefixEnds, urlParts } from './normalize.ts';
+import { filesStamp } from '../../platform/files-stamp.ts';
 
 export const LINK_CATEGORIES = ['malicious', 'phishing', 'adware', 'riskware'] as const;
 export type LinkCategory = (typeof LINK_CATEGORIES)[number];
@@ -458,28 +459,9 @@ export function compileText(text: string, spec: { format?: FeedFormat; category?
   return new CompiledUrlDb([p], { files: [p.report], ignored: [], skippedSamples: p.skippedSamples, loadMs: 0 });
 }
 
-/** Names, sizes and modification times of the files under `sources` (errors included, as text). */
-async function sourcesStamp(sources: readonly DatabaseSource[]): Promise<string> {
-  const out: string[] = [];
-  for (const src of sources) {
-    const p = typeof src === 'string' ? src : src.path;
-    try {
-      const st = await stat(p);
-      if (!st.isDirectory()) { out.push(`${p}:${st.size}:${st.mtimeMs}`); continue; }
-      out.push(`${p}/`);
-      for (const n of (await readdir(p)).sort()) {
-        try {
-          const f = await stat(join(p, n));
-          out.push(`${n}:${f.size}:${f.mtimeMs}`);
-        } catch (err) {
-          out.push(`${n}:${(err as NodeJS.ErrnoException).code}`);
-        }
-      }
-    } catch (err) {
-      out.push(`${p}:${(err as NodeJS.ErrnoException).code}`);
-    }
-  }
-  return out.join('|');
+/** What the files of `sources` look like on disk (platform/files-stamp.ts). */
+function sourcesStamp(sources: readonly DatabaseSource[]): Promise<string> {
+  return filesStamp(sources.map((src) => (typeof src === 'string' ? src : src.path)));
 }
 
 export interface ReloadResult { ok: boolean; error?: string; report: LoadReport | null }
