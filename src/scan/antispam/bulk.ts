@@ -41,6 +41,7 @@
  */
 import type { MessageModel } from '../types.ts';
 import type { Signal } from './types.ts';
+import { fmix } from './tokens.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Platform fingerprints (data)
@@ -522,20 +523,11 @@ const DENSIFY_TRIES = 32;
 const DENSIFY = new Uint8Array(BINS * DENSIFY_TRIES);
 for (let b = 0; b < BINS; b++) {
   for (let a = 0; a < DENSIFY_TRIES; a++) {
-    DENSIFY[b * DENSIFY_TRIES + a] = fmix32((FINGERPRINT_SEED ^ Math.imul(b + 1, 0x9e3779b1) ^ Math.imul(a + 1, 0x85ebca77)) >>> 0) % BINS;
+    DENSIFY[b * DENSIFY_TRIES + a] = fmix((FINGERPRINT_SEED ^ Math.imul(b + 1, 0x9e3779b1) ^ Math.imul(a + 1, 0x85ebca77)) >>> 0) % BINS;
   }
 }
 /** Word hashes of the body being fingerprinted (module scratch: the work is synchronous). */
 const WORDS = new Uint32Array(MAX_WORDS + MAX_CHUNK + 1);
-
-function fmix32(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  x ^= x >>> 16;
-  return x >>> 0;
-}
 
 /**
  * LSH band keys of the body (base64url of 64 bits each, FINGERPRINT_BANDS of them), or [] when the body is too
@@ -615,7 +607,7 @@ function bodyWords(body: string, isHtml: boolean): number {
     if (kind === IGNORE) continue;
     if (kind <= SEPARATOR) {
       if (inWord) {
-        if (!wordDigit && chunkLen <= MAX_CHUNK) WORDS[n++] = fmix32(h >>> 0);
+        if (!wordDigit && chunkLen <= MAX_CHUNK) WORDS[n++] = fmix(h >>> 0);
         inWord = false;
         wordDigit = false;
         h = 0x811c9dc5;
@@ -645,7 +637,7 @@ function bodyWords(body: string, isHtml: boolean): number {
     if (kind === DIGIT) wordDigit = true;
     h = Math.imul(h ^ (kind !== LETTER ? c : c < 0x80 ? c | 0x20 : lower(c)), 0x01000193);
   }
-  if (inWord && !wordDigit && chunkLen <= MAX_CHUNK) WORDS[n++] = fmix32(h >>> 0);
+  if (inWord && !wordDigit && chunkLen <= MAX_CHUNK) WORDS[n++] = fmix(h >>> 0);
   if (chunkBad || chunkLen > MAX_CHUNK) n = chunkStart;
   return Math.min(n, MAX_WORDS);
 }
@@ -776,9 +768,9 @@ function sketch(n: number): Uint32Array {
   const mins = new Uint32Array(BINS).fill(0xffffffff);
   const filled = new Uint8Array(BINS);
   for (let i = 0; i + SHINGLE <= n; i++) {
-    const s = fmix32((WORDS[i] ^ Math.imul(WORDS[i + 1], 0x85ebca77) ^ Math.imul(WORDS[i + 2], 0xc2b2ae3d) ^ FINGERPRINT_SEED) >>> 0);
+    const s = fmix((WORDS[i] ^ Math.imul(WORDS[i + 1], 0x85ebca77) ^ Math.imul(WORDS[i + 2], 0xc2b2ae3d) ^ FINGERPRINT_SEED) >>> 0);
     const bin = ((s >>> 16) * BINS) >>> 16;
-    const v = fmix32((s ^ 0x5bd1e995) >>> 0);
+    const v = fmix((s ^ 0x5bd1e995) >>> 0);
     if (v < mins[bin] || !filled[bin]) { mins[bin] = v; filled[bin] = 1; }
   }
   const out = new Uint32Array(BINS);
@@ -796,12 +788,12 @@ function bandKeys(mins: Uint32Array): string[] {
   const keys: string[] = [];
   const buf = Buffer.alloc(8);
   for (let b = 0; b < FINGERPRINT_BANDS; b++) {
-    let h1 = fmix32((FINGERPRINT_SEED ^ Math.imul(b + 1, 0x27d4eb2f)) >>> 0);
-    let h2 = fmix32((h1 ^ 0x165667b1) >>> 0);
+    let h1 = fmix((FINGERPRINT_SEED ^ Math.imul(b + 1, 0x27d4eb2f)) >>> 0);
+    let h2 = fmix((h1 ^ 0x165667b1) >>> 0);
     for (let r = 0; r < FINGERPRINT_ROWS; r++) {
       const v = mins[b * FINGERPRINT_ROWS + r];
-      h1 = fmix32((Math.imul(h1, 0x9e3779b1) ^ v) >>> 0);
-      h2 = fmix32((Math.imul(h2 ^ v, 0x85ebca77) + 0x7f4a7c15) >>> 0);
+      h1 = fmix((Math.imul(h1, 0x9e3779b1) ^ v) >>> 0);
+      h2 = fmix((Math.imul(h2 ^ v, 0x85ebca77) + 0x7f4a7c15) >>> 0);
     }
     buf.writeUInt32BE(h1, 0);
     buf.writeUInt32BE(h2, 4);
