@@ -54,6 +54,13 @@ async function withSettings<T>(values: Record<string, unknown>, fn: (svc: Settin
   return withStore(values, async (store, boot) => fn(await SettingsService.open(new SettingsRepo(store.db), boot.settingsSeed), boot, store));
 }
 
+/** `RECIPIENT allow|deny PATTERN...` of `moat lists add|delete`. */
+function listArgs(positionals: string[]): [string, 'allow' | 'deny', string[]] {
+  const [owner, kind, ...patterns] = positionals;
+  if (!owner || (kind !== 'allow' && kind !== 'deny') || !patterns.length) throw new UsageError('expected RECIPIENT allow|deny PATTERN...');
+  return [owner, kind, patterns];
+}
+
 function who(): string {
   return `cli:${process.env.SUDO_USER ?? process.env.USER ?? 'unknown'}`;
 }
@@ -505,8 +512,7 @@ const commands: Record<string, Command> = {
       '  deny: `denylisted`. When both match a sender, allow wins.',
     options: configOption,
     async run({ values, positionals }) {
-      const [owner, kind, ...patterns] = positionals;
-      if (!owner || (kind !== 'allow' && kind !== 'deny') || !patterns.length) throw new UsageError('expected RECIPIENT allow|deny PATTERN...');
+      const [owner, kind, patterns] = listArgs(positionals);
       await withStore(values, async (store) => {
         const repo = new AntispamRepo(store.db);
         for (const p of patterns) {
@@ -521,8 +527,7 @@ const commands: Record<string, Command> = {
     usage: 'moat lists delete RECIPIENT allow|deny PATTERN... [--config FILE]',
     options: configOption,
     async run({ values, positionals }) {
-      const [owner, kind, ...patterns] = positionals;
-      if (!owner || (kind !== 'allow' && kind !== 'deny') || !patterns.length) throw new UsageError('expected RECIPIENT allow|deny PATTERN...');
+      const [owner, kind, patterns] = listArgs(positionals);
       await withStore(values, async (store) => {
         const repo = new AntispamRepo(store.db);
         const missing = [];
