@@ -95,13 +95,14 @@ export class AntispamRepo {
   async countVerdict(keys: readonly string[], verdict: 'spam' | 'ham', now = Date.now()): Promise<void> {
     const spam = verdict === 'spam' ? 1 : 0;
     const ham = 1 - spam;
-    for (const key of new Set(keys)) {
-      await this.db.insertInto('antispam_reputation').values({ key, spam, ham, updated_at: now })
-        .onConflict((oc) => oc.column('key').doUpdateSet({
-          spam: sql`antispam_reputation.spam + ${spam}`, ham: sql`antispam_reputation.ham + ${ham}`, updated_at: now,
-        }))
-        .execute();
-    }
+    const rows = [...new Set(keys)].map((key) => ({ key, spam, ham, updated_at: now }));
+    if (!rows.length) return;
+    // One statement for all keys (this runs for every scanned message).
+    await this.db.insertInto('antispam_reputation').values(rows)
+      .onConflict((oc) => oc.column('key').doUpdateSet({
+        spam: sql`antispam_reputation.spam + excluded.spam`, ham: sql`antispam_reputation.ham + excluded.ham`, updated_at: now,
+      }))
+      .execute();
   }
 
   // ---- bulk fingerprints ----
@@ -114,11 +115,9 @@ export class AntispamRepo {
     const uniq = [...new Set(keys)].filter((k) => k.length > 0 && k.length <= 64).slice(0, 16);
     if (!uniq.length) return 0;
     const bucket = Math.floor(now / HOUR) * HOUR;
-    for (const key of uniq) {
-      await this.db.insertInto('antispam_fingerprints').values({ key, bucket, count: recipients })
-        .onConflict((oc) => oc.columns(['key', 'bucket']).doUpdateSet({ count: sql`antispam_fingerprints.count + ${recipients}` }))
-        .execute();
-    }
+    await this.db.insertInto('antispam_fingerprints').values(uniq.map((key) => ({ key, bucket, count: recipients })))
+      .onConflict((oc) => oc.columns(['key', 'bucket']).doUpdateSet({ count: sql`antispam_fingerprints.count + excluded.count` }))
+      .execute();
     const rows = await this.db.selectFrom('antispam_fingerprints').select(['key', (eb) => eb.fn.sum<number>('count').as('n')])
       .where('key', 'in', uniq).where('bucket', '>=', now - windowMs).groupBy('key').execute();
     return rows.reduce((m, r) => Math.max(m, Number(r.n)), 0);
