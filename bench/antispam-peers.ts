@@ -46,6 +46,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { rspamdCheck, rspamdPing, spamdCheck, spamdPing } from '../src/scan/antispam/external.ts';
+import { rocAuc } from './roc.ts';
 
 export interface PeerSplit {
   train: { path: string; label: 'spam' | 'ham' }[];
@@ -453,23 +454,6 @@ function readMessage(path: string): Buffer {
   return b;
 }
 
-/** ROC AUC by the rank-sum statistic (ties count one half). */
-function rocAuc(items: { score: number; spam: boolean }[]): number {
-  const sorted = [...items].sort((a, b) => a.score - b.score);
-  let rankSumSpam = 0;
-  let nSpam = 0;
-  for (let i = 0; i < sorted.length;) {
-    let j = i;
-    while (j < sorted.length && sorted[j].score === sorted[i].score) j++;
-    const avgRank = (i + 1 + j) / 2;
-    for (let k = i; k < j; k++) if (sorted[k].spam) { rankSumSpam += avgRank; nSpam++; }
-    i = j;
-  }
-  const nHam = sorted.length - nSpam;
-  if (!nSpam || !nHam) return NaN;
-  return (rankSumSpam - (nSpam * (nSpam + 1)) / 2) / (nSpam * nHam);
-}
-
 async function pool<T>(items: T[], n: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
@@ -497,7 +481,7 @@ function summarize(verdicts: Verdict[], scanSeconds: number) {
     scanned: verdicts.length,
     recall: round(spam.filter((v) => v.flagged).length / Math.max(1, spam.length)),
     hamFpRate: round(ham.filter((v) => v.flagged).length / Math.max(1, ham.length)),
-    auc: round(rocAuc(ok.map((v) => ({ score: v.score, spam: v.label === 'spam' })))),
+    auc: round(rocAuc(ok.filter((v) => v.label === 'spam').map((v) => v.score), ok.filter((v) => v.label !== 'spam').map((v) => v.score))),
     msgsPerSec: round(verdicts.length / scanSeconds, 1),
     scanSeconds: round(scanSeconds, 1),
     /** Per-message round trip, with the engine busy with `parallel` requests at a time. */

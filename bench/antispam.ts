@@ -41,6 +41,7 @@ import type { MessageModel } from '../src/scan/types.ts';
 import { DEFAULT_MODEL_PATH, serializeClassifier, type Classifier } from '../src/scan/antispam/classifier.ts';
 import { DEFAULT_THRESHOLDS, rate, statusForRating } from '../src/scan/antispam/types.ts';
 import { corpusEnvelope, groupFiles, HELD_OUT_GROUPS, labelOfGroup, readMessage, trainAntispamClassifier, TRAINING_GROUPS } from '../scripts/train-antispam.ts';
+import { rocAuc } from './roc.ts';
 
 const log = (s: string) => process.stderr.write(`[bench:antispam] ${s}\n`);
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
@@ -84,26 +85,6 @@ async function makeRater(classifier: Classifier, classifierOnly: boolean): Promi
   } catch (err) {
     return { rater: alone, note: `scanner unavailable (${err instanceof Error ? err.message.split('\n')[0] : String(err)}): classifier alone` };
   }
-}
-
-/** ROC AUC of scores (higher = spammier): the probability that a random spam outscores a random ham, ties half. */
-export function rocAuc(spam: readonly number[], ham: readonly number[]): number {
-  if (!spam.length || !ham.length) return NaN;
-  const h = [...ham].sort((a, b) => a - b);
-  let sum = 0;
-  for (const s of spam) {
-    let lo = 0;
-    let hi = h.length;
-    while (lo < hi) {
-      const m = (lo + hi) >> 1;
-      if (h[m] < s) lo = m + 1;
-      else hi = m;
-    }
-    let eq = lo;
-    while (eq < h.length && h[eq] === s) eq++;
-    sum += lo + (eq - lo) / 2;
-  }
-  return sum / (spam.length * h.length);
 }
 
 function quartiles(values: number[]): number[] {

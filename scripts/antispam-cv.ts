@@ -37,6 +37,7 @@ import { messageFeatures } from '../src/scan/antispam/tokens.ts';
 import { evaluateRules, loadRules } from '../src/scan/antispam/heuristics.ts';
 import { bulkSignals } from '../src/scan/antispam/bulk.ts';
 import { CLASSIFIER_MIN_WORDS, createAntispamScanner, wordCount } from '../src/scan/antispam/scanner.ts';
+import { rocAuc } from '../bench/roc.ts';
 import { corpusEnvelope, groupFiles, HARD_HAM_WEIGHT, HELD_OUT_GROUPS, labelOfGroup, readMessage, TRAINING_GROUPS } from './train-antispam.ts';
 
 interface Item {
@@ -53,24 +54,6 @@ interface Item {
 }
 
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
-
-function rocAuc(pos: readonly number[], neg: readonly number[]): number {
-  const h = [...neg].sort((a, b) => a - b);
-  let sum = 0;
-  for (const s of pos) {
-    let lo = 0;
-    let hi = h.length;
-    while (lo < hi) {
-      const m = (lo + hi) >> 1;
-      if (h[m] < s) lo = m + 1;
-      else hi = m;
-    }
-    let eq = lo;
-    while (eq < h.length && h[eq] === s) eq++;
-    sum += lo + (eq - lo) / 2;
-  }
-  return sum / (pos.length * h.length);
-}
 
 /** Spam recall at the lowest threshold that lets at most `rate` of `ham` reach it (strictly above the k-th highest ham). */
 function recallAtFp(spam: readonly number[], ham: readonly number[], rate: number): number {
