@@ -158,6 +158,16 @@ const migrationsFor = (dialect: 'sqlite' | 'postgres'): Record<string, Migration
       await db.schema.createIndex('dkim_keys_signing').on('dkim_keys').column('domain').unique().where(sql.ref('enabled'), '=', 1).execute();
     },
   },
+  // Cluster-wide random keys (src/store/secrets-repo.ts): session and link-token signing.
+  '0006_secrets': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createTable('app_secrets')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 });
 
 /** Names of all migrations, in order (db.ts checks whether any is pending before it takes a write lock). */

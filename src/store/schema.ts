@@ -123,6 +123,9 @@ export interface DkimKeyTable {
   enabled: number;
 }
 
+/** Cluster-wide random keys (src/store/secrets-repo.ts); `value` is base64. */
+export interface AppSecretTable { name: string; value: string; created_at: number }
+
 export interface Database {
   settings_versions: SettingsVersionTable;
   queue_messages: QueueMessageTable;
@@ -135,4 +138,5 @@ export interface Database {
   antispam_fingerprints: AntispamFingerprintTable;
   antispam_learned: AntispamLearnedTable;
   dkim_keys: DkimKeyTable;
+  app_secrets: AppSecretTable;
 }
