@@ -14,7 +14,6 @@ import { SettingsService, SettingsValidationError, diffSettings, formatChange, g
 import { openStore, type Store } from './store/db.ts';
 import { SettingsRepo } from './store/settings-repo.ts';
 import { QueueRepo, type QueueFilter, type QueuedMessage } from './store/queue-repo.ts';
-import { AccountsRepo } from './store/accounts-repo.ts';
 import { AntispamRepo } from './store/antispam-repo.ts';
 import { DkimRepo, type DkimKeyInfo } from './store/dkim-repo.ts';
 import { DkimKeyError, MAX_KEY_FILE, generateKey, importKey, normaliseDomain, normaliseSelector, publicKeyBits, txtRecord } from './dkim/keys.ts';
@@ -22,8 +21,10 @@ import { RulesRepo, RuleNotFoundError, ruleToDoc, type MoveTarget, type RuleChan
 import { RuleValidationError } from './policy/schema.ts';
 import { MODES } from './policy/types.ts';
 import { Spool } from './spool/spool.ts';
-import { hashPassword } from './accounts/passwords.ts';
 import { QUEUE_ID_RE } from './platform/ids.ts';
+import { eventsCommands, isMutating, noteSettingsChanges, recordCliAudit } from './events/cli.ts';
+import { backupCommands } from './backup/cli.ts';
+import { accountsCommands } from './accounts/cli.ts';
 
 class UsageError extends Error {}
 
@@ -31,6 +32,9 @@ interface Command {
   summary: string;
   usage: string;
   options?: ParseArgsConfig['options'];
+  /** Whether the command changes something (it is then audited, src/events/cli.ts). Default: from the command's
+   *  last word (set, add, update, delete, move, enable, …: see MUTATING_VERBS); set it when that guess is wrong. */
+  mutates?: boolean;
   run(args: { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] }): Promise<void>;
 }
 
@@ -76,7 +80,20 @@ function queueLine(m: QueuedMessage): string {
     m.lastError ? `last="${m.lastError.slice(0, 120)}"` : ''].join(' ').trimEnd();
 }
 
+/** `moat accounts|roles|tokens ...` (src/accounts/cli.ts), with this file's bootstrap, output and usage errors. */
+const accountsCli: Record<string, Command> = Object.fromEntries(Object.entries(accountsCommands).map(([name, c]) => [name, {
+  summary: c.summary, usage: c.usage, options: { ...configOption, ...c.options } as ParseArgsConfig['options'],
+  run: ({ values, positionals }) => c.run(values, positionals, { boot: loadBootstrap(values.config as string | undefined), out, usage: (m: string) => new UsageError(m) }),
+} satisfies Command]));
+
+/** `moat backup ...` (src/backup/cli.ts), with this file's bootstrap, output and usage errors. */
+const backupCli: Record<string, Command> = Object.fromEntries(Object.entries(backupCommands).map(([name, c]) => [name, {
+  summary: c.summary, usage: c.usage, options: { ...configOption, ...c.options } as ParseArgsConfig['options'],
+  run: ({ values, positionals }) => c.run(values, positionals, { boot: loadBootstrap(values.config as string | undefined), actor: who(), out, usage: (m: string) => new UsageError(m) }),
+} satisfies Command]));
+
 const commands: Record<string, Command> = {
+  ...backupCli,
   start: {
     summary: 'run a Moat node in the foreground (SMTP, delivery, HTTP); SIGTERM/SIGINT stop it cleanly',
     usage: 'moat start [--config FILE]',
@@ -153,6 +170,7 @@ const commands: Record<string, Command> = {
         // Both parts are validated before either is written.
         const rulePlan = withRules ? await rules.planImport(rulesBody) : [];
         const changes = next ? (dry ? diffSettings(svc.snapshot(), next) : await svc.replace(next, who())) : [];
+        if (!dry) noteSettingsChanges(changes);
         for (const c of changes) out(`${dry ? 'would change' : 'changed'} ${formatChange(c)}`);
         const ruleChanges = withRules && !dry ? await rules.importRules(rulesBody) : rulePlan;
         for (const c of ruleChanges) out(formatRuleChange(c, dry));
@@ -196,6 +214,7 @@ const commands: Record<string, Command> = {
           if (!(err instanceof SettingsValidationError) || typeof parsed === 'string') throw err;
           changes = await svc.set(positionals[0], positionals[1], who()).catch(() => { throw err; });
         }
+        noteSettingsChanges(changes, `settings:${positionals[0]}`);
         for (const c of changes) out(`changed ${formatChange(c)}`);
         out(changes.length ? `settings version ${svc.version}` : 'no changes');
       });
@@ -319,57 +338,8 @@ const commands: Record<string, Command> = {
     options: configOption,
     async run({ values, positionals }) { await setPaused(values, positionals, false); },
   },
-  'accounts add': {
-    summary: 'create a local account (password read from stdin; used for SMTP AUTH on the submission listener)',
-    usage: 'moat accounts add NAME [--config FILE] < password',
-    options: configOption,
-    async run({ values, positionals }) {
-      if (positionals.length !== 1 || !/^[A-Za-z0-9._@+-]{1,128}$/.test(positionals[0])) throw new UsageError('expected one account NAME (letters, digits, . _ @ + -)');
-      const password = await readPassword();
-      await withStore(values, async (store) => {
-        const repo = new AccountsRepo(store.db);
-        if (await repo.find(positionals[0])) throw new Error(`account ${positionals[0]} exists`);
-        // Roles and permissions come with the accounts module; until then every account is a mail user.
-        await repo.create(positionals[0], await hashPassword(password), 'user');
-        out(`account ${positionals[0].toLowerCase()} created`);
-      });
-    },
-  },
-  'accounts passwd': {
-    summary: "set an account's password (read from stdin)",
-    usage: 'moat accounts passwd NAME [--config FILE] < password',
-    options: configOption,
-    async run({ values, positionals }) {
-      if (positionals.length !== 1) throw new UsageError('expected one account NAME');
-      const password = await readPassword();
-      await withStore(values, async (store) => {
-        if (!(await new AccountsRepo(store.db).setPassword(positionals[0], await hashPassword(password)))) throw new Error(`no account ${positionals[0]}`);
-        out('password changed');
-      });
-    },
-  },
-  'accounts list': {
-    summary: 'list local accounts',
-    usage: 'moat accounts list [--config FILE]',
-    options: configOption,
-    async run({ values }) {
-      await withStore(values, async (store) => {
-        for (const a of await new AccountsRepo(store.db).list()) out(`${a.username}\t${a.role}\t${new Date(a.createdAt).toISOString()}`);
-      });
-    },
-  },
-  'accounts delete': {
-    summary: 'delete a local account',
-    usage: 'moat accounts delete NAME [--config FILE]',
-    options: configOption,
-    async run({ values, positionals }) {
-      if (positionals.length !== 1) throw new UsageError('expected one account NAME');
-      await withStore(values, async (store) => {
-        if (!(await new AccountsRepo(store.db).remove(positionals[0]))) throw new Error(`no account ${positionals[0]}`);
-        out('account deleted');
-      });
-    },
-  },
+  // moat accounts|roles|tokens ... (src/accounts/cli.ts; docs/accounts.md).
+  ...accountsCli,
   'dkim keygen': {
     summary: 'create a DKIM signing key for a domain and selector; prints the DNS TXT record to publish',
     usage: 'moat dkim keygen DOMAIN SELECTOR [--type rsa|ed25519] [--bits 2048] [--use] [--config FILE]\n\n' +
@@ -707,6 +677,8 @@ const commands: Record<string, Command> = {
       }
     },
   },
+  // moat events traffic|system|audit (src/events/cli.ts; docs/events.md).
+  ...eventsCommands<Command>({ usageError: (m) => new UsageError(m), withStore, out, configOption, make: (c) => c as Command }),
 };
 
 function oneIdOrAll(values: Record<string, unknown>, positionals: string[]): string | undefined {
@@ -815,14 +787,6 @@ function formatRuleChange(c: RuleChange, dry: boolean): string {
   }
 }
 
-async function readPassword(): Promise<string> {
-  if (process.stdin.isTTY) throw new UsageError('give the password on standard input, e.g. `printf %s "$PW" | moat accounts add NAME`');
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  const pw = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-  if (pw.length < 8) throw new Error('password must be at least 8 characters');
-  return pw;
-}
 
 function help(): string {
   const groups = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(18)} ${c.summary}`);
@@ -854,6 +818,8 @@ export async function main(argv: string[]): Promise<number> {
     for (const [k, v] of Object.entries(values)) if (typeof v === 'string') values[k] = unshield(v);
     if (parsed.values.help) { out(`${cmd.summary}\n\nUsage: ${cmd.usage}`); return 0; }
     await cmd.run(parsed as never);
+    // The audit trail (docs/events.md): one entry per successful command that changes something.
+    if (isMutating(name, cmd.mutates)) await recordCliAudit(name, parsed as never, (l) => process.stderr.write(`${l}\n`));
     return 0;
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

@@ -84,7 +84,12 @@ export interface TestNodeOptions extends NodeOptions {
   databaseUrl?: string;
   dataDir?: string;
   nodeName?: string;
+  /** Password of the built-in admin created at first start; default TEST_ADMIN_PASSWORD; null = generated. */
+  adminPassword?: string | null;
 }
+
+/** The built-in admin's password in nodes started by startTestNode (unless a test sets another). */
+export const TEST_ADMIN_PASSWORD = 'test-admin-password-0123';
 
 /** Starts a node on ephemeral loopback ports with a fresh data dir and an offline resolver. */
 export async function startTestNode(o: TestNodeOptions = {}): Promise<TestNode> {
@@ -98,7 +103,12 @@ export async function startTestNode(o: TestNodeOptions = {}): Promise<TestNode> 
   };
   const logs: Record<string, unknown>[] = [];
   const logger = pino({ level: 'debug' }, new Writable({ write(c, _e, done) { for (const l of String(c).split('\n')) if (l) logs.push(JSON.parse(l)); done(); } }));
-  const node = await startNode(boot, { resolver: o.resolver ?? staticResolver({}), pollMs: o.pollMs ?? 200, logger, clock: o.clock });
+  // The built-in admin signs in with TEST_ADMIN_PASSWORD unless the test asks for a generated one (null).
+  boot.adminPassword = o.adminPassword === undefined ? TEST_ADMIN_PASSWORD : o.adminPassword;
+  const node = await startNode(boot, {
+    resolver: o.resolver ?? staticResolver({}), pollMs: o.pollMs ?? 200, logger, clock: o.clock,
+    audit: o.audit, systemEvents: o.systemEvents, console: o.console ?? (() => {}),
+  });
   const httpAddr = node.http.server.address() as { port: number };
   return Object.assign(node, {
     smtpPort: node.smtp.address('smtp')!.port,

@@ -1,21 +1,16 @@
 /**
- * The HTTP listener (Fastify). Today: `GET /healthz` for load balancers and monitoring — 200 with the node's
- * name, version, settings version, queue size and open SMTP sessions while the node runs, 503 once it is
- * stopping. The REST API and the console mount here later; every route but /healthz will require auth.
+ * The HTTP listener: `startHttp(listen, ctx)` builds the app (app.ts: /healthz for load balancers, the REST API,
+ * the OpenAPI document) and listens on the bootstrap address. Close it with `app.close()`.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ListenAddress } from '../config/bootstrap.ts';
+import type { ApiContext } from './context.ts';
+import { buildApi, type BuildOptions } from './app.ts';
 
-export interface HealthSource {
-  health(): Promise<{ ok: boolean; [k: string]: unknown }>;
-}
+export type { HealthSource } from './context.ts';
 
-export async function startHttp(listen: ListenAddress, source: HealthSource): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
-  app.get('/healthz', async (_req, reply) => {
-    const h = await source.health().catch((err) => ({ ok: false, error: (err as Error).message }));
-    return reply.code(h.ok ? 200 : 503).send(h);
-  });
+export async function startHttp(listen: ListenAddress, ctx: ApiContext, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = await buildApi(ctx, opts);
   await app.listen({ host: listen.host, port: listen.port });
   return app;
 }

@@ -4,7 +4,15 @@
  * start. Read from `moat.yaml` (or `--config FILE`, or `MOAT_CONFIG`), then overridden by environment variables:
  * MOAT_NODE_NAME, MOAT_DATA_DIR, MOAT_DATABASE_URL, MOAT_SMTP_LISTEN, MOAT_SUBMISSION_LISTEN,
  * MOAT_SUBMISSIONS_LISTEN, MOAT_HTTP_LISTEN
- * (`host:port`), MOAT_LOG_LEVEL. Everything else lives in the settings document in the store.
+ * (`host:port`), MOAT_LOG_LEVEL, MOAT_BACKUP_KEY. Everything else lives in the settings document in the store.
+ *
+ * `backupKey` (MOAT_BACKUP_KEY): 32 random bytes in base64 (e.g. `openssl rand -base64 32`) that encrypt the
+ * Backup's message contents at rest (AES-256-GCM, src/backup/crypto.ts). A secret: never logged; every node of a
+ * cluster needs the same key to read the shared Backup. Absent: new Backup contents are stored unencrypted.
+ *
+ * `adminPassword` (MOAT_ADMIN_PASSWORD): the password of the built-in `admin` account when it is created (first
+ * start); no forced change then. Absent: a strong password is generated and printed once on stderr, to be
+ * changed at first sign-in (docs/accounts.md). Never logged; ignored once the account exists.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -37,6 +45,11 @@ const bootstrapSchema = z.object({
     http: listen.default('127.0.0.1:8080'),
   }).strict().prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Backup encryption key at rest: 32 bytes, base64. */
+  backupKey: z.string().trim().refine((k) => /^[A-Za-z0-9+/]{43}=$/.test(k) && Buffer.from(k, 'base64').length === 32,
+    'must be 32 bytes in base64 (openssl rand -base64 32)').optional(),
+  /** Password of the built-in admin account at its creation (first start). */
+  adminPassword: z.string().min(12, 'must be at least 12 characters').max(1024).refine((p) => p.toLowerCase() !== 'admin', 'must not be the user name').optional(),
   /** Settings applied when the store has none yet (first start). */
   settings: z.unknown().optional(),
 }).strict();
@@ -48,6 +61,10 @@ export interface Bootstrap {
   listen: { smtp: ListenAddress; submission: ListenAddress | null; submissions: ListenAddress | null; http: ListenAddress };
   logLevel: string;
   settingsSeed: unknown;
+  /** Backup encryption key (32 bytes) or null: contents stored unencrypted. */
+  backupKey: Buffer | null;
+  /** Password for the built-in admin account when it is first created, or null (generated and printed once). */
+  adminPassword?: string | null;
   /** The file read, if any. */
   configFile: string | null;
 }
@@ -78,6 +95,8 @@ export function loadBootstrap(explicit?: string, env: NodeJS.ProcessEnv = proces
   if (env.MOAT_SUBMISSIONS_LISTEN) l.submissions = env.MOAT_SUBMISSIONS_LISTEN;
   if (env.MOAT_HTTP_LISTEN) l.http = env.MOAT_HTTP_LISTEN;
   if (env.MOAT_LOG_LEVEL) merged.logLevel = env.MOAT_LOG_LEVEL;
+  if (env.MOAT_BACKUP_KEY) merged.backupKey = env.MOAT_BACKUP_KEY;
+  if (env.MOAT_ADMIN_PASSWORD) merged.adminPassword = env.MOAT_ADMIN_PASSWORD;
   const parsed = bootstrapSchema.safeParse(merged);
   if (!parsed.success) throw new ConfigError(`invalid bootstrap configuration${file ? ` in ${file}` : ''}: ${formatIssues(parsed.error).join('; ')}`);
   const c = parsed.data;
@@ -96,6 +115,8 @@ export function loadBootstrap(explicit?: string, env: NodeJS.ProcessEnv = proces
     },
     logLevel: c.logLevel,
     settingsSeed: c.settings,
+    backupKey: c.backupKey ? Buffer.from(c.backupKey, 'base64') : null,
+    adminPassword: c.adminPassword ?? null,
     configFile: file ? resolve(file) : null,
   };
 }

@@ -14,6 +14,10 @@ import { dnsblConfigSchema } from '../scan/antispam/dnsbl.ts';
 import { linksBlocklistsSchema } from '../scan/links/dns.ts';
 import { sourceSchema as linkSourceSchema } from '../scan/links/scanner.ts';
 import { dkimSettingsSchema } from '../dkim/settings.ts';
+import { eventsSettingsSchema, siemSettingsSchema } from '../events/settings.ts';
+import { accountsSettingsSchema } from '../accounts/settings.ts';
+import { notificationsSettingsSchema } from '../notifications/settings.ts';
+import { backupSettingsSchema } from '../backup/settings.ts';
 
 const DOMAIN_RE = /^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?$/i;
 // Brackets may hold an IP literal or a host name (Postfix's `[host]`: no MX lookup), not only hex digits.
@@ -247,6 +251,16 @@ export const settingsSchema = z.object({
   }).strict().prefault({}),
   /** DKIM signing of outgoing mail (src/dkim/settings.ts; docs/dkim.md). */
   dkim: dkimSettingsSchema.prefault({}),
+  /** Event log retention (src/events/settings.ts; docs/events.md). */
+  events: eventsSettingsSchema.prefault({}),
+  /** SIEM forwarding: syslog + CEF (src/events/settings.ts; docs/siem.md). */
+  siem: siemSettingsSchema.prefault({}),
+  /** Rule and system notifications (src/notifications/settings.ts; docs/notifications.md). */
+  notifications: notificationsSettingsSchema.prefault({}),
+  /** Backup (quarantine): storage, cap, retention, personal Backup, digest (src/backup/settings.ts; docs/backup.md). */
+  backup: backupSettingsSchema.prefault({}),
+  /** Accounts: lockout, password expiry, sessions (src/accounts/settings.ts; docs/accounts.md). */
+  accounts: accountsSettingsSchema.prefault({}),
 }).strict();
 
 export type Settings = z.infer<typeof settingsSchema>;

@@ -17,6 +17,7 @@ import type { SettingsService } from '../config/settings.ts';
 import type { Settings } from '../config/settings-schema.ts';
 import type { Spool } from '../spool/spool.ts';
 import type { QueueManager } from '../relay/queue.ts';
+import type { BackupKeeping, BackupSink } from '../backup/types.ts';
 import type { AcceptedMessage, Intake } from '../smtp/server.ts';
 import { SmtpError } from '../smtp/errors.ts';
 import { groupRecipients, decide, type Rule, type RuleGroup, type Verdict } from '../policy/index.ts';
@@ -27,6 +28,9 @@ import { MODULES, type Finding, type ModuleName } from '../scan/types.ts';
 import { removeParts } from './rewrite.ts';
 import { headerEditor } from './headers.ts';
 import { planFor } from './plan.ts';
+import { decorateBody } from './decorate.ts';
+import type { DispositionExtras } from './extras.ts';
+import type { GroupOutcome } from '../notifications/notifier.ts';
 import { moduleOptions } from '../scan/options.ts';
 import { fingerprintKeys, personalFinding, personalVerdict, reputationVerdict, withFingerprintCount, type PersonalListHit } from '../scan/antispam/finalize.ts';
 import { reputationKeys } from '../scan/antispam/reputation.ts';
@@ -107,6 +111,10 @@ export interface ScanningIntakeDeps {
   logger: Logger;
   events?: TrafficSink;
   antispam?: AntispamStore;
+  /** Backup (quarantine): originals of groups whose verdict has `backup` (src/backup/service.ts). */
+  backup?: BackupSink;
+  /** Banner, disclaimer, rule header edits, BCC copies and notifications (disposition/extras.ts). */
+  extras?: DispositionExtras;
 }
 
 
@@ -280,9 +288,19 @@ export class ScanningIntake implements Intake {
     ];
     const verdicts: Verdict[] = plan.groups.map((g, i) => decide(g.rule, findingsOf(i), { dmarcPolicy: dmarcPolicyOf(findingsOf(i)) }));
     const unanimousReject = verdicts.every((v) => v.action === 'reject');
+    // Backup (SPEC §5): the original is stored once, now, while its file is still in received/; each group that
+    // asks for it gets its item after its event. Never throws: a Backup failure leaves the mail flow unchanged.
+    const kept = this.d.backup && verdicts.some((v) => v.backup)
+      ? await this.d.backup.keep({ envelope: msg.envelope, size: msg.size, open: () => this.d.spool.openMessage(id, msg.offset, 'received') }) : null;
 
     if (inSession && unanimousReject) {
       for (const [i, v] of verdicts.entries()) await this.event(msg, plan.groups[i], v, findingsOf(i), result, null);
+      for (const [i, v] of verdicts.entries()) await this.backupItem(kept, msg, plan.groups[i], v, findingsOf(i), result, null);
+      // BCC copies of the original and notifications (not to the sender: the client gets the 550).
+      for (const [i, v] of verdicts.entries()) {
+        await this.d.extras?.bcc(plan.groups[i].rule, () => this.d.spool.openMessage(id, msg.offset, 'received') as import('node:stream').Readable, msg.envelope);
+        await this.d.extras?.notify(this.outcome(msg, plan.groups[i], v, findingsOf(i), result, [], true));
+      }
       await this.d.spool.remove(id, 'received');
       log.info({ rules: verdicts.map((v) => v.ruleName) }, 'rejected');
       throw new SmtpError(550, '5.7.1', 'Message rejected by policy');
@@ -306,11 +324,14 @@ export class ScanningIntake implements Intake {
       // The threat is the message itself (a single-part message): nothing to cut out, so it is not delivered.
       if (rw?.unremovable.length) action = 'delete';
       let deliveredAs: string | null = null;
+      // BCC: a copy of the original whatever the action, before the original is queued or removed.
+      await this.d.extras?.bcc(g.rule, () => this.d.spool.openMessage(id, msg.offset, 'received') as import('node:stream').Readable, msg.envelope);
       if (action !== 'delete') {
         if (!rw) throw new Error('no rewrite plan for a delivered group');
         // Even without tags or status headers the edits run: they strip forged X-Moat-* fields.
-        const edits = rw.edits;
-        if (!rw.removals.size && plan.groups.length === 1) {
+        const edits = this.d.extras ? this.d.extras.headers(rw.edits, g.rule) : rw.edits;
+        const decoration = this.d.extras?.decoration(g.rule, findings, { ...v, action }, { sender: msg.envelope.sender, subject: result?.subject ?? '' }) ?? null;
+        if (!rw.removals.size && !decoration && plan.groups.length === 1) {
           // The common case: the original is queued as it is; header edits are applied as it is sent.
           deliveredAs = await this.d.queue.acceptReceived(msg, g.recipients, edits);
           promoted = true;
@@ -318,16 +339,35 @@ export class ScanningIntake implements Intake {
           // Parts removed, or one copy per rule group: a new spool file for this group.
           let stream: NodeJS.ReadableStream = this.d.spool.openMessage(id, msg.offset, 'received');
           if (rw.removals.size) stream = removeParts(stream as import('node:stream').Readable, rw.removals);
+          if (decoration) stream = decorateBody(stream as import('node:stream').Readable, decoration, (why) => log.info({ why }, 'banner/disclaimer not added'));
           if (edits) stream = stream.pipe(headerEditor(edits));
           deliveredAs = await this.d.queue.submitStream(msg.envelope.sender, g.recipients, stream, { base: msg.envelope });
         }
         queued.push(deliveredAs);
       }
       await this.event(msg, g, { ...v, action }, findings, result, deliveredAs);
+      await this.backupItem(kept, msg, g, { ...v, action }, findings, result, deliveredAs);
+      await this.d.extras?.notify(this.outcome(msg, g, { ...v, action }, findings, result, rw ? [...rw.removals.values()].map((r) => r.name) : [], false));
       log.info({ rule: v.ruleName, action, rcpts: g.recipients.length, tags: v.tags.length ? v.tags : undefined, queuedAs: deliveredAs ?? undefined }, 'disposition');
     }
     if (!promoted) await this.d.spool.remove(id, 'received');
     return queued.length ? `2.0.0 Ok: queued as ${queued.join(' ')}` : '2.0.0 Ok';
+  }
+
+  /** What notifications need to know of one rule group's outcome (notifications/notifier.ts). */
+  private outcome(msg: AcceptedMessage, g: RuleGroup, v: Verdict, findings: Finding[], result: ScanResult | null, removed: string[], rejectedInSession: boolean): GroupOutcome {
+    const e = msg.envelope;
+    return {
+      queueId: e.id, sender: e.sender, isBounce: e.isBounce, clientIp: e.clientIp, recipients: g.recipients, rule: g.rule, verdict: v, findings,
+      subject: result?.subject ?? '', messageId: result?.messageId ?? msg.messageId, parts: result?.parts ?? [], removed,
+      authenticated: senderAuthenticated(e.authUser, result), rejectedInSession,
+    };
+  }
+
+  /** One rule group's Backup item, when its verdict keeps the original and the original was stored. */
+  private async backupItem(kept: BackupKeeping | null, msg: AcceptedMessage, g: RuleGroup, v: Verdict, findings: Finding[], result: ScanResult | null, deliveredAs: string | null): Promise<void> {
+    if (!kept || !v.backup) return;
+    await kept.item({ recipients: g.recipients, verdict: v, findings, deliveredAs, messageId: result?.messageId ?? msg.messageId, subject: result?.subject ?? '' });
   }
 
   private async event(msg: AcceptedMessage, g: RuleGroup, v: Verdict, findings: Finding[], result: ScanResult | null, deliveredAs: string | null): Promise<void> {

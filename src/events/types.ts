@@ -17,6 +17,8 @@ export const SYSTEM_EVENT_TYPES = [
   'notification.failed',
   'engine.unavailable', 'engine.available',
   'license.expiring',
+  // Added with the event log (src/events/retention.ts, src/events/siem.ts).
+  'events.limit_reached', 'siem.delivery_failed',
 ] as const;
 export type SystemEventType = (typeof SYSTEM_EVENT_TYPES)[number];
 

@@ -10,6 +10,11 @@
  * `delete_attachment` never for size_exceeded, which no part causes); tags are one short line (they go into
  * the Subject header); preset rules keep their constraints (Default: enabled, no criteria).
  *
+ * Issue 6 additions, all optional (absent = off, so older documents are unchanged): per module `notify` (statuses
+ * of that module, audiences, extra addresses, template ids), per rule `banner` (MODULE:STATUS list, text, HTML),
+ * `disclaimer`, `bcc` addresses and `headers` (add/remove/modify; names checked, trace/authentication/MIME/Moat
+ * fields refused, values one line). Addresses are local@domain (no display names: they go into envelopes).
+ *
  * A rule document is a Rule without id and position (the store owns those). Rule input (files, CLI, API) is
  * merged over a base document first (mergeRuleInput): for a new rule the shipped settings, for an update the
  * rule as stored; each module given is merged over the base's settings of that module.
@@ -20,7 +25,7 @@ import { z } from 'zod';
 import { MODULES, STATUSES, TYPE_CATEGORIES, type ModuleName } from '../scan/types.ts';
 import { criterionProblem } from './match.ts';
 import { defaultAuthOptions, defaultContentOptions, shippedModules } from './presets.ts';
-import { ACTIONS, AUTH_VIOLATIONS, MODES, PRESETS, type Action, type Rule } from './types.ts';
+import { ACTIONS, AUDIENCES, AUTH_VIOLATIONS, MODES, PRESETS, type Action, type Rule } from './types.ts';
 
 /** Actions a block of each module may take. */
 export const MODULE_ACTIONS: Readonly<Record<ModuleName, readonly (Action | 'apply_policy')[]>> = Object.freeze({
@@ -87,11 +92,75 @@ const authOptions = z.object({
   dmarcDecides: z.boolean().default(defaultAuthOptions().dmarcDecides),
 }).strict();
 
+/** An e-mail address for notifications and BCC: local@domain, one line, no display name or brackets. */
+export const ADDRESS_RE = /^[^\s@<>()",;:\\[\]\u0000-\u001f\u007f]{1,64}@(?=.{1,253}$)[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+$/i;
+export const addressSchema = z.string().trim().max(320, 'at most 320 characters').refine((s) => ADDRESS_RE.test(s), 'not an e-mail address (local@domain)');
+
+/** Template ids: shipped ones (`sender.antivirus`, …) and `custom.NAME` (notifications/templates.ts). */
+export const TEMPLATE_ID_RE = /^[a-z][a-z0-9_-]{0,30}\.[a-z0-9_-]{1,40}$/;
+
+/**
+ * Header fields a rule may not add, remove or modify: trace and authentication fields (they record what
+ * happened and are signed or verified), MIME structure, and Moat's own fields (X-Moat-*, the SCL field).
+ */
+export const FORBIDDEN_HEADERS = ['received', 'return-path', 'dkim-signature', 'arc-seal', 'arc-message-signature', 'arc-authentication-results',
+  'authentication-results', 'content-type', 'content-transfer-encoding', 'mime-version', 'x-ms-exchange-organization-scl'];
+
+function headerNameProblem(name: string): string | null {
+  if (!/^[\x21-\x39\x3b-\x7e]{1,76}$/.test(name)) return 'not a header field name (printable ASCII without ":" or spaces, at most 76 characters)';
+  const n = name.toLowerCase();
+  if (n.startsWith('x-moat-') || FORBIDDEN_HEADERS.includes(n)) return `${name} cannot be changed by a rule (trace, authentication, MIME structure or Moat's own field)`;
+  return null;
+}
+
+const headerName = z.string().trim().superRefine((s, ctx) => { const p = headerNameProblem(s); if (p) ctx.addIssue({ code: 'custom', message: p }); });
+const headerValue = z.string().trim().max(998, 'at most 998 characters').refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must be one line without control characters');
+
+const headersSchema = z.object({
+  add: z.array(z.tuple([headerName, headerValue])).max(50).default([]),
+  remove: z.array(headerName).max(50).default([]),
+  modify: z.array(z.tuple([headerName, headerValue])).max(50).default([]),
+}).strict();
+
+const bodyText = (max: number) => z.string().max(max, `at most ${max} characters`).refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s), 'no control characters (line breaks are fine)');
+
+/** `module:status` or `module:*`. */
+const bannerStatus = z.string().trim().superRefine((s, ctx) => {
+  const [m, st, more] = s.split(':');
+  if (more !== undefined || !st || !(MODULES as readonly string[]).includes(m)) { ctx.addIssue({ code: 'custom', message: `"${s}": expected MODULE:STATUS or MODULE:* (modules: ${MODULES.join(', ')})` }); return; }
+  if (st !== '*' && !blockStatuses(m as ModuleName).includes(st)) ctx.addIssue({ code: 'custom', message: `"${st}" is not a ${m} status` });
+});
+
+const bannerSchema = z.object({
+  statuses: z.array(bannerStatus).min(1, 'name at least one MODULE:STATUS'),
+  text: bodyText(4000).refine((s) => s.trim().length > 0, 'must not be empty'),
+  html: bodyText(8000).optional(),
+}).strict();
+
+const disclaimerSchema = z.object({
+  text: bodyText(4000).refine((s) => s.trim().length > 0, 'must not be empty'),
+  html: bodyText(8000).optional(),
+}).strict();
+
+function notifySchema(module: ModuleName) {
+  const statuses = blockStatuses(module);
+  return z.object({
+    statuses: z.array(z.string().trim()).default([]),
+    sender: z.boolean().default(false),
+    recipients: z.boolean().default(false),
+    admins: z.boolean().default(false),
+    extra: z.array(addressSchema).max(100, 'at most 100 addresses').default([]),
+    templates: z.partialRecord(z.enum(AUDIENCES), z.string().trim().regex(TEMPLATE_ID_RE, 'not a template id (e.g. sender.antivirus, custom.my-note)')).optional(),
+  }).strict().superRefine((n, ctx) => {
+    n.statuses.forEach((s, i) => { if (!statuses.includes(s)) ctx.addIssue({ code: 'custom', path: ['statuses', i], message: `"${s}" is not a ${module} status (${statuses.join(', ')})` }); });
+  });
+}
+
 function moduleSchema(module: ModuleName) {
   const options = module === 'content' ? contentOptions.prefault({}) : module === 'auth' ? authOptions.prefault({}) : z.object({}).strict().optional();
   const statuses = blockStatuses(module);
   const actions = MODULE_ACTIONS[module];
-  return z.object({ enabled: z.boolean(), blocks: z.array(blockSchema), options }).strict().superRefine((m, ctx) => {
+  return z.object({ enabled: z.boolean(), blocks: z.array(blockSchema), options, notify: notifySchema(module).optional() }).strict().superRefine((m, ctx) => {
     const seen = new Map<string, number>();
     m.blocks.forEach((b, i) => {
       b.statuses.forEach((s, j) => {
@@ -125,6 +194,11 @@ export const ruleDocSchema = z.object({
   recipients: criteria('recipient').default([]),
   modules: modulesSchema,
   preset: z.enum(PRESETS).optional(),
+  // null (or an empty list / empty edits) removes the setting: see validateRuleDoc.
+  banner: bannerSchema.nullable().optional(),
+  disclaimer: disclaimerSchema.nullable().optional(),
+  bcc: z.array(addressSchema).max(100, 'at most 100 addresses').nullable().optional(),
+  headers: headersSchema.nullable().optional(),
 }).strict().superRefine((r, ctx) => {
   if (r.preset) {
     if (r.name !== r.preset) ctx.addIssue({ code: 'custom', path: ['name'], message: `the ${r.preset} rule cannot be renamed` });
@@ -146,8 +220,13 @@ function formatIssues(error: z.ZodError): string[] {
 export function validateRuleDoc(doc: unknown): RuleDoc {
   const r = ruleDocSchema.safeParse(doc);
   if (!r.success) throw new RuleValidationError(formatIssues(r.error));
-  const { preset, ...rest } = r.data;
-  return (preset ? { ...rest, preset } : rest) as RuleDoc;
+  const { preset, banner, disclaimer, bcc, headers, ...rest } = r.data;
+  // The optional per-rule settings are left out when unset, so documents without them stay as they were.
+  const extras = {
+    ...(banner ? { banner } : {}), ...(disclaimer ? { disclaimer } : {}), ...(bcc?.length ? { bcc: bcc.filter((a, i) => bcc.findIndex((x) => x.toLowerCase() === a.toLowerCase()) === i) } : {}),
+    ...(headers && (headers.add.length || headers.remove.length || headers.modify.length) ? { headers } : {}),
+  };
+  return (preset ? { ...rest, preset, ...extras } : { ...rest, ...extras }) as RuleDoc;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -26,6 +26,8 @@ export interface ModuleSettings {
   blocks: ActionBlock[];
   /** Module-specific criteria (content filter lists, auth toggles, ...). */
   options?: Record<string, unknown>;
+  /** Notifications for this module (SPEC §4; src/notifications/). Absent: none. */
+  notify?: NotifyBlock;
 }
 
 export interface Rule {
@@ -42,6 +44,58 @@ export interface Rule {
   modules: Partial<Record<ModuleName, ModuleSettings>>;
   /** Preset rules: AllowList, DenyList, Default. */
   preset?: 'AllowList' | 'DenyList' | 'Default';
+  /** Warning banner at the top of the text and HTML bodies, for chosen module statuses (SPEC §4). */
+  banner?: BannerSettings;
+  /** Text appended to the text and HTML bodies of delivered mail (SPEC §4). */
+  disclaimer?: DisclaimerSettings;
+  /** Addresses that get a copy of the original whatever the action (SPEC §2). */
+  bcc?: string[];
+  /** Header fields to add, remove or modify when the final action delivers (SPEC §2). */
+  headers?: HeaderRuleEdits;
+}
+
+// ---- Notifications, banner, disclaimer, BCC, header edits (issue 6; compatible: every field optional) ----
+
+/** Who a notification goes to. `extra`: the block's own addresses. */
+export const AUDIENCES = ['sender', 'recipients', 'admins', 'extra'] as const;
+export type Audience = (typeof AUDIENCES)[number];
+
+export interface NotifyBlock {
+  /** Statuses of the module that send notifications; empty = the statuses that made a block of the module fire. */
+  statuses: string[];
+  /** To the envelope sender (never a null sender or a bounce; spam/phishing only when authenticated). */
+  sender: boolean;
+  /** To each recipient of the rule group (one message each). */
+  recipients: boolean;
+  /** To the admin list (settings notifications.admins). */
+  admins: boolean;
+  /** To these addresses as well. */
+  extra: string[];
+  /** Template id per audience (see notifications/templates.ts); absent = the shipped one for the module. */
+  templates?: Partial<Record<Audience, string>>;
+}
+
+export interface BannerSettings {
+  /** Statuses as `module:status` (e.g. `antispam:probable_spam`) or `module:*`; the banner is added when one was reported. */
+  statuses: string[];
+  text: string;
+  /** HTML for HTML parts; absent = the text, HTML-escaped. */
+  html?: string;
+}
+
+export interface DisclaimerSettings {
+  text: string;
+  /** HTML for HTML parts; absent = the text, HTML-escaped. */
+  html?: string;
+}
+
+export interface HeaderRuleEdits {
+  /** Fields added (a field of the same name already there stays). */
+  add: [string, string][];
+  /** Field names removed. */
+  remove: string[];
+  /** Fields replaced: every field of that name removed, this one added. */
+  modify: [string, string][];
 }
 
 // ---- Added with the processing-rules engine (compatible extension: nothing above changed) ----

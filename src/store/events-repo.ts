@@ -1,21 +1,91 @@
 /**
- * Traffic events (SPEC §6): one row per message and rule group, written by disposition. This is the record the
- * event log, SIEM export, dashboard and reports will read; filtering and retention come with the event log.
+ * Traffic events (SPEC §6): one row per message and rule group, written by disposition, with its recipients and
+ * module statuses copied into child tables (migration 0009_events) so the event log's filters use indexes.
+ * Read by the event log (filters, keyset paging newest first, detail, streamed export), SIEM, dashboard and
+ * reports. Filter values are hostile (API query strings, CLI options): they are bound parameters, LIKE patterns
+ * are escaped, and the caller validates them with src/events/query.ts first.
  */
-import type { Kysely } from 'kysely';
+import { type ExpressionBuilder, type Expression, type Kysely, type SqlBool, sql } from 'kysely';
 import type { Database } from './schema.ts';
 import type { TrafficEvent, TrafficSink } from '../disposition/intake.ts';
+import { recipientKey } from './events-migration.ts';
+import { likeEscape, keysetPages, parsePage, toPage, type Page, type PageResult, type TrafficFilter } from '../events/query.ts';
+
+export interface StoredTrafficEvent extends TrafficEvent { id: number }
+
+type Row = Database['traffic_events'] & { id: number };
+type EB = ExpressionBuilder<Database, 'traffic_events'>;
+
+function fromRow(r: Row): StoredTrafficEvent {
+  return {
+    id: Number(r.id), time: Number(r.time), node: r.node, queueId: r.queue_id, deliveredAs: r.delivered_as, messageId: r.message_id, clientIp: r.client_ip,
+    helo: r.helo, sender: r.sender, recipients: JSON.parse(r.recipients), subject: r.subject, size: Number(r.size), rule: r.rule,
+    action: r.action, backup: r.backup === 1, modules: JSON.parse(r.modules),
+  };
+}
+
+/** The WHERE conditions of a filter (all must hold). */
+function conditions(eb: EB, f: TrafficFilter): Expression<SqlBool>[] {
+  const c: Expression<SqlBool>[] = [];
+  if (f.from !== undefined) c.push(eb('time', '>=', f.from));
+  if (f.to !== undefined) c.push(eb('time', '<', f.to));
+  if (f.node !== undefined) c.push(eb('node', '=', f.node));
+  if (f.queueId !== undefined) {
+    const q = f.queueId.toUpperCase();
+    c.push(eb.or([eb('queue_id', '=', q), eb('delivered_as', '=', q)]));
+  }
+  if (f.messageId !== undefined) {
+    // Stored as in the header (`<id@host>`); the brackets may be left out.
+    const m = f.messageId.replace(/^<|>$/g, '');
+    c.push(eb.or([eb('message_id', '=', `<${m}>`), eb('message_id', '=', m)]));
+  }
+  if (f.clientIp !== undefined) c.push(eb('client_ip', '=', f.clientIp));
+  if (f.sender !== undefined) {
+    const s = f.sender.toLowerCase();
+    c.push(s.startsWith('@') ? eb(sql`lower(sender)`, 'like', `%${likeEscape(s)}`) : eb(sql`lower(sender)`, '=', s));
+  }
+  if (f.recipient !== undefined) {
+    const r = f.recipient.trim().toLowerCase();
+    const sub = r.startsWith('@')
+      ? eb.selectFrom('traffic_event_recipients').select('event_id').where('domain', '=', r.slice(1))
+      : eb.selectFrom('traffic_event_recipients').select('event_id').where('address', '=', recipientKey(r).address);
+    c.push(eb('id', 'in', sub));
+  }
+  if (f.subject !== undefined) c.push(eb(sql`lower(subject)`, 'like', sql`lower(${`%${likeEscape(f.subject)}%`}) escape '\\'`));
+  if (f.rule !== undefined) c.push(eb('rule', '=', f.rule));
+  if (f.action !== undefined) c.push(eb('action', '=', f.action));
+  if (f.module !== undefined || f.status !== undefined) {
+    let sub = eb.selectFrom('traffic_event_statuses').select('event_id');
+    if (f.module !== undefined) sub = sub.where('module', '=', f.module);
+    if (f.status !== undefined) sub = sub.where('status', '=', f.status);
+    c.push(eb('id', 'in', sub));
+  }
+  if (f.backup !== undefined) c.push(eb('backup', '=', f.backup ? 1 : 0));
+  return c;
+}
 
 export class TrafficEventsRepo implements TrafficSink {
   private readonly db: Kysely<Database>;
   constructor(db: Kysely<Database>) { this.db = db; }
 
-  async record(e: TrafficEvent): Promise<void> {
-    await this.db.insertInto('traffic_events').values({
-      time: e.time, node: e.node, queue_id: e.queueId, delivered_as: e.deliveredAs, message_id: e.messageId, client_ip: e.clientIp,
-      helo: e.helo.slice(0, 255), sender: e.sender, recipients: JSON.stringify(e.recipients), subject: e.subject.slice(0, 998), size: e.size,
-      rule: e.rule, action: e.action, backup: e.backup ? 1 : 0, modules: JSON.stringify(e.modules),
-    }).execute();
+  /** Stores one event with its recipient and status rows (one transaction); resolves to its id. */
+  async record(e: TrafficEvent): Promise<void> { await this.insert(e); }
+
+  async insert(e: TrafficEvent): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const { id } = await trx.insertInto('traffic_events').values({
+        time: e.time, node: e.node, queue_id: e.queueId, delivered_as: e.deliveredAs, message_id: e.messageId, client_ip: e.clientIp,
+        helo: e.helo.slice(0, 255), sender: e.sender, recipients: JSON.stringify(e.recipients), subject: e.subject.slice(0, 998), size: e.size,
+        rule: e.rule, action: e.action, backup: e.backup ? 1 : 0, modules: JSON.stringify(e.modules),
+      }).returning('id').executeTakeFirstOrThrow();
+      const eventId = Number(id);
+      // At most 1,000 recipients per message by default (100,000 at most): sliced under SQLite's parameter limit.
+      const rcpts = e.recipients.map((a, idx) => ({ event_id: eventId, idx, ...recipientKey(a) }));
+      for (let i = 0; i < rcpts.length; i += 2000) await trx.insertInto('traffic_event_recipients').values(rcpts.slice(i, i + 2000)).execute();
+      const statuses = Object.entries(e.modules).map(([module, m]) => ({ event_id: eventId, module, status: m.status }));
+      if (statuses.length) await trx.insertInto('traffic_event_statuses').values(statuses).execute();
+      return eventId;
+    });
   }
 
   /** Newest first. */
@@ -23,10 +93,42 @@ export class TrafficEventsRepo implements TrafficSink {
     let q = this.db.selectFrom('traffic_events').selectAll().orderBy('id', 'desc').limit(limit);
     if (queueId) q = q.where('queue_id', '=', queueId);
     const rows = await q.execute();
-    return rows.map((r) => ({
-      time: Number(r.time), node: r.node, queueId: r.queue_id, deliveredAs: r.delivered_as, messageId: r.message_id, clientIp: r.client_ip,
-      helo: r.helo, sender: r.sender, recipients: JSON.parse(r.recipients), subject: r.subject, size: Number(r.size), rule: r.rule,
-      action: r.action, backup: r.backup === 1, modules: JSON.parse(r.modules),
-    }));
+    return rows.map((r) => { const { id: _id, ...e } = fromRow(r as Row); return e; });
+  }
+
+  /** Matching events, newest first (by id, i.e. by recording order), one page at a time. */
+  async list(f: TrafficFilter = {}, page: Page = {}): Promise<PageResult<StoredTrafficEvent>> {
+    const p = parsePage(page);
+    const rows = await this.pageRows(f, p.limit + 1, p.cursor);
+    const total = p.total ? await this.count(f) : undefined;
+    return toPage(rows, p.limit, total);
+  }
+
+  async count(f: TrafficFilter = {}): Promise<number> {
+    const cs = (eb: EB) => conditions(eb, f);
+    let q = this.db.selectFrom('traffic_events').select((eb) => eb.fn.countAll().as('n'));
+    q = q.where((eb) => eb.and(cs(eb)));
+    return Number((await q.executeTakeFirstOrThrow()).n);
+  }
+
+  async get(id: number): Promise<StoredTrafficEvent | null> {
+    if (!Number.isSafeInteger(id)) return null;
+    const r = await this.db.selectFrom('traffic_events').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? fromRow(r as Row) : null;
+  }
+
+  /** Every match, newest first, in pages of `size` rows read by keyset (for streamed exports). */
+  async *pages(f: TrafficFilter = {}, size = 1000, limit = Infinity): AsyncGenerator<StoredTrafficEvent[]> {
+    yield* keysetPages((n, before) => this.pageRows(f, n, before), size, limit);
+  }
+
+  private async pageRows(f: TrafficFilter, n: number, before?: number): Promise<StoredTrafficEvent[]> {
+    let q = this.db.selectFrom('traffic_events').selectAll().orderBy('id', 'desc').limit(n);
+    q = q.where((eb) => {
+      const cs = conditions(eb, f);
+      if (before !== undefined) cs.push(eb('id', '<', before));
+      return eb.and(cs);
+    });
+    return (await q.execute()).map((r) => fromRow(r as Row));
   }
 }

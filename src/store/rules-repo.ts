@@ -54,18 +54,30 @@ function fromRow(r: Row): StoredRule {
     senders: JSON.parse(r.senders), recipients: JSON.parse(r.recipients), modules: JSON.parse(r.modules), updatedAt: Number(r.updated_at),
   };
   if (r.preset) rule.preset = r.preset as Preset;
+  // Banner, disclaimer, BCC and header edits (migration 0010): one JSON object, null when none is set.
+  if (r.extras) Object.assign(rule, pickExtras(JSON.parse(r.extras) as Partial<Rule>));
   return rule;
+}
+
+/** The per-rule settings kept in the `extras` column, only those that are set. */
+function pickExtras(r: Partial<Rule>): Partial<Pick<Rule, 'banner' | 'disclaimer' | 'bcc' | 'headers'>> {
+  return {
+    ...(r.banner ? { banner: r.banner } : {}), ...(r.disclaimer ? { disclaimer: r.disclaimer } : {}),
+    ...(r.bcc?.length ? { bcc: r.bcc } : {}), ...(r.headers ? { headers: r.headers } : {}),
+  };
 }
 
 /** The exchangeable document of a rule (no id, position or time): what export writes and import reads. */
 export function ruleToDoc(r: Rule): RuleDoc {
-  return { name: r.name, ...(r.preset ? { preset: r.preset } : {}), description: r.description, enabled: r.enabled, mode: r.mode, senders: r.senders, recipients: r.recipients, modules: r.modules };
+  return { name: r.name, ...(r.preset ? { preset: r.preset } : {}), description: r.description, enabled: r.enabled, mode: r.mode, senders: r.senders, recipients: r.recipients, modules: r.modules, ...pickExtras(r) };
 }
 
 function columns(doc: RuleDoc): Omit<RuleTable, 'id' | 'position' | 'updated_at'> {
+  const extras = pickExtras(doc);
   return {
     name: doc.name, description: doc.description, enabled: doc.enabled ? 1 : 0, mode: doc.mode,
     senders: JSON.stringify(doc.senders), recipients: JSON.stringify(doc.recipients), modules: JSON.stringify(doc.modules), preset: doc.preset ?? null,
+    extras: Object.keys(extras).length ? JSON.stringify(extras) : null,
   };
 }
 

@@ -35,7 +35,7 @@ describe('moat accounts (CLI)', () => {
     assert.equal(await moatOk(['accounts', 'add', 'Alice', ...cfg()], { stdin: `${PW1}\n` }), 'account alice created\n');
     const a = await stored('alice');
     assert.ok(a);
-    assert.equal(a.role, 'user');
+    assert.equal(a.role, 'personal', 'accounts for SMTP AUTH are end users (role personal) by default');
     assert.match(a.passwordHash, /^scrypt\$32768\$8\$1\$[A-Za-z0-9+/]{43}=\$[A-Za-z0-9+/]{43}=$/);
     assert.ok(!a.passwordHash.includes(PW1));
     assert.equal(await verifyPassword(PW1, a.passwordHash), true, 'the trailing newline is not part of the password');
@@ -60,8 +60,8 @@ describe('moat accounts (CLI)', () => {
   test('list', async () => {
     const lines = (await moatOk(['accounts', 'list', ...cfg()])).trim().split('\n');
     assert.equal(lines.length, 2);
-    assert.match(lines[0], /^alice\tuser\t\d{4}-\d\d-\d\dT[\d:.]+Z$/);
-    assert.match(lines[1], /^bob@example\.test\tuser\t/);
+    assert.match(lines[0], /^alice\tpersonal\t\d{4}-\d\d-\d\dT[\d:.]+Z\tactive\tlast-login=-\t-$/);
+    assert.match(lines[1], /^bob@example\.test\tpersonal\t/);
     assert.ok(!lines.join('\n').includes('scrypt'), 'hashes are not listed');
   });
 
@@ -74,7 +74,7 @@ describe('moat accounts (CLI)', () => {
     ]);
     for (const r of [short, empty, shortPasswd]) {
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /: password must be at least 8 characters\n$/);
+      assert.match(r.stderr, /: password must be at least 12 characters\n$/);
     }
     assert.equal(badName.code, 2);
     assert.match(badName.stderr, /expected one account NAME/);
@@ -103,6 +103,6 @@ describe('moat accounts (CLI)', () => {
     assert.equal(again.code, 1);
     assert.equal(again.stderr, 'moat accounts delete: no account alice\n');
     assert.equal(await stored('alice'), undefined);
-    assert.match(await moatOk(['accounts', 'list', ...cfg()]), /^bob@example\.test\tuser\t[^\n]+\n$/);
+    assert.match(await moatOk(['accounts', 'list', ...cfg()]), /^bob@example\.test\tpersonal\t[^\n]+\n$/);
   });
 });
