@@ -92,6 +92,10 @@ export async function startNode(boot: Bootstrap, opts: NodeOptions = {}): Promis
     // events.log; retention sweeps hourly; events go to the SIEM targets of the settings.
     const events = startEvents({ db: store.db, node: boot.node, version: VERSION, settings, logger, clock });
     cleanups.unshift(() => events.stop());
+    const systemEvents = opts.systemEvents ?? events.log;
+    // A settings version taking effect on this node (from the API, the CLI or another node) is a system event;
+    // who changed what is in the audit trail.
+    settings.on('change', (_s, version) => void systemEvents.system({ type: 'settings.changed', severity: 'info', message: `settings version ${version} applied`, details: { version } }));
 
     const spool = new Spool(boot.dataDir);
     cleanups.unshift(async () => spool.close());
@@ -117,7 +121,7 @@ export async function startNode(boot: Bootstrap, opts: NodeOptions = {}): Promis
     cleanups.unshift(() => monitor.stop());
     // Backup: originals kept by disposition, search/view/deliver, sweep and digest timers (src/backup/node.ts).
     // System events backup.write_failed and backup.limit_reached go to the node's event log.
-    const backup = startBackup({ store, settings, node: boot.node, key: boot.backupKey, queue, logger, clock, events: opts.systemEvents ?? events.log });
+    const backup = startBackup({ store, settings, node: boot.node, key: boot.backupKey, queue, logger, clock, events: systemEvents });
     cleanups.unshift(async () => backup.stop());
     const rulesRepo = new RulesRepo(store.db);
     // Notifications (docs/notifications.md): rule notifications and BCC copies go straight to the queue; system
@@ -127,6 +131,11 @@ export async function startNode(boot: Bootstrap, opts: NodeOptions = {}): Promis
     const health = new HealthNotifier({
       clock, logger, send: systemMailSender({ notifier, templates, settings, node: boot.node, logger, now: () => clock.now() }),
       timing: () => { const t = settings.snapshot().notifications.system; return { enabled: t.enabled, minIntervalMs: t.minInterval * 60_000, reminderMs: t.reminder * 3_600_000 }; },
+      // Every start and end of a health problem is a system event too (event log, SIEM), not only a mail.
+      onTransition: (p) => void systemEvents.system({
+        type: p.active ? 'health.problem' : 'health.resolved', severity: p.active ? p.severity : 'info',
+        message: p.active ? `${p.key}: ${p.message}` : `${p.key}: resolved`, details: { problem: p.key },
+      }),
     });
     health.start();
     const stopClamdProbe = startClamdProbe({ settings, health, logger });
@@ -160,7 +169,7 @@ export async function startNode(boot: Bootstrap, opts: NodeOptions = {}): Promis
 
     // Accounts (docs/accounts.md): the built-in admin on first start, sign-in with lockout for the API and for
     // SMTP AUTH (every enabled local account may use SMTP AUTH, whatever its role).
-    const accounts = new AccountsService({ db: store.db, settings: () => settings.snapshot().accounts, clock, logger, events: opts.systemEvents ?? events.log });
+    const accounts = new AccountsService({ db: store.db, settings: () => settings.snapshot().accounts, clock, logger, events: systemEvents });
     await accounts.ensureAdmin(boot.adminPassword, opts.console ?? ((t) => process.stderr.write(`\n${t}\n\n`)));
     const sessionPurge = setInterval(() => void accounts.sessions.purge().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'expired sessions could not be purged')), 600_000);
     sessionPurge.unref();
@@ -182,7 +191,7 @@ export async function startNode(boot: Bootstrap, opts: NodeOptions = {}): Promis
     // The REST API (docs/api.md): a later area adds its service to ApiContext (src/api/context.ts) here.
     const http = await startHttp(boot.listen.http, {
       node: boot.node, version: VERSION, db: store.db, settings, logger, clock, accounts,
-      audit: opts.audit ?? events.log, systemEvents: opts.systemEvents ?? events.log,
+      audit: opts.audit ?? events.log, systemEvents,
       // Record routes: Backup and digest, event log, notification templates, statistics and /metrics.
       backup, events: events.log, templates, monitor,
       // Configuration routes: queue actions (kick, spool file removal) and the generated STARTTLS pair.

@@ -16,6 +16,7 @@ export const SYSTEM_EVENT_TYPES = [
   'login.ok', 'login.failed', 'account.locked',
   'notification.failed',
   'engine.unavailable', 'engine.available',
+  'health.problem', 'health.resolved',
   'license.expiring',
   // Added with the event log (src/events/retention.ts, src/events/siem.ts).
   'events.limit_reached', 'siem.delivery_failed',

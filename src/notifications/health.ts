@@ -42,6 +42,8 @@ export interface HealthDeps {
   send(mail: SystemMail): Promise<void>;
   /** Current timing (settings notifications.system), read at every tick. */
   timing(): { enabled: boolean; minIntervalMs: number; reminderMs: number };
+  /** Told when a problem starts or ends (the node records a system event); must not throw. */
+  onTransition?(p: { key: string; active: boolean; severity: Severity; message: string }): void;
 }
 
 /** The one place problems are reported to. */
@@ -64,12 +66,15 @@ export class HealthNotifier implements HealthReporter {
       if (!report.active) return;
       this.problems.set(k, { key: k, active: true, severity: report.severity ?? 'error', message, since: now, mailed: null, lastMailAt: null });
       this.d.logger.warn({ problem: k, severity: report.severity ?? 'error', message }, 'health problem started');
+      this.d.onTransition?.({ key: k, active: true, severity: report.severity ?? 'error', message });
     } else {
+      const changed = report.active !== cur.active;
       if (report.active && !cur.active) { cur.since = now; this.d.logger.warn({ problem: k, message }, 'health problem started'); }
       if (!report.active && cur.active) this.d.logger.info({ problem: k }, 'health problem ended');
       cur.active = report.active;
       if (report.severity) cur.severity = report.severity;
       if (message) cur.message = message;
+      if (changed) this.d.onTransition?.({ key: k, active: cur.active, severity: cur.severity, message: cur.message });
     }
     void this.tick();
   }

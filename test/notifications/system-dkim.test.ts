@@ -49,6 +49,11 @@ test('system notification: clamd not answering starts a problem, answering again
     offset = 16 * 60_000;
     await node.notifications.health.tick();
     await waitDelivered(sink, 'ops@corp.test', '[Moat] Resolved on test: antivirus.clamav', 20_000);
+    // Each transition is also a system event (event log, SIEM); the settings change made above is one too.
+    const types = (await node.events.log.listSystem({}, { limit: 100 })).items.map((e) => `${e.type} ${e.message}`);
+    assert.ok(types.some((t) => t.startsWith('health.problem antivirus.clamav: clamd at')), types.join('\n'));
+    assert.ok(types.includes('health.resolved antivirus.clamav: resolved'), types.join('\n'));
+    assert.ok(types.some((t) => /^settings\.changed settings version \d+ applied$/.test(t)), types.join('\n'));
   } finally {
     await node.cleanup();
     await clamd.close();
