@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'var/**', 'web/dist/**'] },
+  { ignores: ['node_modules/**', 'var/**', 'web/dist/**', 'web/.dist-*/**', 'web/src/api/schema.d.ts', 'screenshots/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -202,6 +202,8 @@ export async function startNode(boot: Bootstrap, opts: NodeOptions = {}): Promis
             ok: !stopping, node: boot.node, version: VERSION, settingsVersion: settings.version,
             queue: await new QueueRepo(store.db).count(boot.node), sessions: smtp.activeSessions, delivering: queue.activeCount,
             memory: Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 1048576)])),
+            // Scan engines and the age of their databases (the console's dashboard; never throws, cached 15 s).
+            databases: (await monitor.engines.states()).map((e) => ({ engine: e.engine, up: e.up, databaseAgeSeconds: e.databaseAgeSeconds ?? null, version: e.version ?? null })),
           };
         },
       },

@@ -4,6 +4,7 @@
  * - `GET /healthz`: public, for load balancers (200 while the node runs, 503 once it stops);
  * - the REST API under `/api/v1` (routes/index.ts lists the route files), JSON in and out, zod schemas through
  *   fastify-type-provider-zod, access declared per route (access.ts), one error shape (errors.ts);
+ * - the web console at `/` (console.ts);
  * - `GET /api/openapi.json`: the OpenAPI 3 document of every /api/v1 route (public), and `/api/docs`: a
  *   browsable reference (swagger-ui) of the same document.
  *
@@ -20,12 +21,15 @@ import { installAccess } from './access.ts';
 import { installErrorHandlers } from './errors.ts';
 import { SESSION_COOKIE } from '../accounts/sessions.ts';
 import { ROUTES, type RouteModule } from './routes/index.ts';
+import { registerConsole, type ConsoleOptions } from './console.ts';
 
 export interface BuildOptions {
   /** Route files to register instead of routes/index.ts's list (tests). */
   routes?: readonly RouteModule[];
   /** Report the app as stopping (GET /healthz answers 503). */
   stopping?: () => boolean;
+  /** The web console at / (console.ts): its build folder, or false for none. Default: web/dist. */
+  console?: ConsoleOptions | false;
 }
 
 export async function buildApi(ctx: ApiContext, opts: BuildOptions = {}): Promise<FastifyInstance> {
@@ -76,5 +80,7 @@ export async function buildApi(ctx: ApiContext, opts: BuildOptions = {}): Promis
     const zapi = api.withTypeProvider<ZodTypeProvider>();
     for (const register of opts.routes ?? ROUTES) register(zapi, ctx);
   });
+  // The web console (web/dist) at / with its SPA fallback and security headers; /api/* 404s stay JSON.
+  if (opts.console !== false) await registerConsole(app as unknown as FastifyInstance, opts.console ?? {});
   return app as unknown as FastifyInstance;
 }

@@ -233,9 +233,11 @@ export class BackupService implements BackupSink {
   private async searchWith(input: BackupSearchInput, personal?: string[]): Promise<BackupSearchResult> {
     const q = backupSearchSchema.parse(input);
     const f: RepoFilter = { ...this.repoFilter(q.filter), ...(personal ? { personal } : {}) };
-    const page: RepoFilter = q.cursor ? { ...f, before: { time: Number(q.cursor.split(':')[0]), id: q.cursor.split(':')[1] } } : f;
+    const oldest = q.order === 'oldest';
+    const at = q.cursor ? { time: Number(q.cursor.split(':')[0]), id: q.cursor.split(':')[1] } : undefined;
+    const page: RepoFilter = at ? { ...f, ...(oldest ? { after: at } : { before: at }) } : f;
     const [rows, total] = await Promise.all([
-      this.d.repo.search(page, q.limit + 1, q.cursor ? 0 : q.offset),
+      this.d.repo.search(page, q.limit + 1, q.cursor ? 0 : q.offset, oldest),
       q.count ? this.d.repo.count(f) : Promise.resolve(null),
     ]);
     const more = rows.length > q.limit;
@@ -244,7 +246,7 @@ export class BackupService implements BackupSink {
     return { items, total, nextCursor: more && last ? `${last.time}:${last.id}` : null };
   }
 
-  /** Admin search: filters, newest first, offset or keyset paging, total count. */
+  /** Admin search: filters, newest (or oldest) first, offset or keyset paging, total count. */
   search(input: BackupSearchInput = {}): Promise<BackupSearchResult> { return this.searchWith(input); }
 
   private async row(id: string, personal?: string[]): Promise<ItemRow> {

@@ -101,6 +101,8 @@ export const backupSearchSchema = z.object({
   /** Offset paging; or `cursor` (from a previous page's nextCursor) for keyset paging. */
   offset: z.number().int().min(0).max(1_000_000).default(0),
   cursor: z.string().regex(/^\d{1,16}:[0-9A-Za-z]{16}$/, 'a cursor from a previous page').optional(),
+  /** Newest first (default) or oldest first, by the time received; a cursor pages on in the same order. */
+  order: z.enum(['newest', 'oldest']).default('newest'),
   /** Count the matches (total); off saves a query when paging on. */
   count: z.boolean().default(true),
 }).strict();

@@ -36,6 +36,8 @@ export interface RepoFilter {
   personal?: string[];
   /** Keyset: items strictly older than (time, id). */
   before?: { time: number; id: string };
+  /** Keyset paging, oldest first: items after this (time, id). */
+  after?: { time: number; id: string };
   /** Items received before this time (retention). */
   olderThan?: number;
 }
@@ -158,6 +160,10 @@ export class BackupRepo {
         const b = f.before;
         conds.push(sql<SqlBool>`(${ref('time')} < ${b.time} or (${ref('time')} = ${b.time} and ${ref('id')} < ${b.id}))`);
       }
+      if (f.after) {
+        const a = f.after;
+        conds.push(sql<SqlBool>`(${ref('time')} > ${a.time} or (${ref('time')} = ${a.time} and ${ref('id')} > ${a.id}))`);
+      }
       return eb.and(conds);
     });
     return q;
@@ -176,10 +182,11 @@ export class BackupRepo {
     return Number(r?.n ?? 0);
   }
 
-  /** Newest first. */
-  async search(f: RepoFilter, limit: number, offset = 0): Promise<ItemRow[]> {
+  /** Newest first (or oldest first). */
+  async search(f: RepoFilter, limit: number, offset = 0, oldest = false): Promise<ItemRow[]> {
     const [t, i] = this.order(f);
-    const rows = await this.filtered(f).selectAll('backup_items').orderBy(sql.ref(t), 'desc').orderBy(sql.ref(i), 'desc').limit(limit).offset(offset).execute();
+    const dir = oldest ? 'asc' : 'desc';
+    const rows = await this.filtered(f).selectAll('backup_items').orderBy(sql.ref(t), dir).orderBy(sql.ref(i), dir).limit(limit).offset(offset).execute();
     return this.withRecipients(rows as BackupItemTable[]);
   }
 

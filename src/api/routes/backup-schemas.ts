@@ -89,13 +89,14 @@ export const backupSearchQuery = z.object({
   offset: z.coerce.number().int().min(0).max(1_000_000).optional(),
   cursor: z.string().max(40).optional().describe('nextCursor of the previous page (keyset paging)'),
   count: flag.optional().describe('count the matches (default true)'),
+  order: z.enum(['newest', 'oldest']).optional().describe('by the time received: newest first (default) or oldest first; a cursor pages on in the same order'),
 }).strict();
 
 /** The query string as the service's search input (the service validates it). */
 export function searchInput(query: z.output<typeof backupSearchQuery>): BackupSearchInput {
-  const { limit, offset, cursor, count, ...rest } = query;
+  const { limit, offset, cursor, count, order, ...rest } = query;
   const filter = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as BackupFilter;
-  return { filter, ...(limit !== undefined ? { limit } : {}), ...(offset !== undefined ? { offset } : {}), ...(cursor !== undefined ? { cursor } : {}), ...(count !== undefined ? { count } : {}) };
+  return { filter, ...(limit !== undefined ? { limit } : {}), ...(offset !== undefined ? { offset } : {}), ...(cursor !== undefined ? { cursor } : {}), ...(count !== undefined ? { count } : {}), ...(order !== undefined ? { order } : {}) };
 }
 
 export const idParams = z.object({ id: z.string().min(1).max(64) });

@@ -11,11 +11,36 @@
 import { z } from 'zod';
 import type { RouteModule } from './index.ts';
 import { RulesRepo, RuleNotFoundError, RuleRefusedError, ruleToDoc, diffRules, type StoredRule, type MoveTarget } from '../../store/rules-repo.ts';
-import { RuleValidationError } from '../../policy/schema.ts';
-import { MODES, PRESETS } from '../../policy/types.ts';
+import { RuleValidationError, MODULE_ACTIONS, blockStatuses } from '../../policy/schema.ts';
+import { AUDIENCES, MODES, PRESETS } from '../../policy/types.ts';
+import { TYPE_CATEGORIES, type ModuleName } from '../../scan/types.ts';
 import { ApiError } from '../errors.ts';
 import { errors } from './schemas.ts';
 import { problemsToFields } from './settings-write.ts';
+
+// What a stored rule looks like in answers (already validated by policy/schema.ts when it was stored): typed per
+// module, so the OpenAPI document (and the console's generated types) name each module's statuses and actions.
+const blockView = (m: ModuleName) => z.object({
+  statuses: z.array(z.enum(blockStatuses(m) as [string, ...string[]])),
+  action: z.enum(MODULE_ACTIONS[m] as [string, ...string[]]),
+  backup: z.boolean(),
+  tag: z.string().describe('subject tag, e.g. [Spam]; empty for none'),
+});
+const notifyView = (m: ModuleName) => z.object({
+  statuses: z.array(z.enum(blockStatuses(m) as [string, ...string[]])).describe('statuses that notify; empty = those that made a block fire'),
+  sender: z.boolean(), recipients: z.boolean(), admins: z.boolean(),
+  extra: z.array(z.string()),
+  templates: z.partialRecord(z.enum(AUDIENCES), z.string()).optional().describe('template id per audience; absent = the shipped one'),
+});
+const optionsView = (m: ModuleName) => (m === 'content'
+  ? z.object({ maxSizeKB: z.number().int().nullable(), bannedTypes: z.array(z.enum(TYPE_CATEGORIES)), typeMode: z.enum(['listed', 'not_listed']), bannedNames: z.array(z.string()), lookInsideArchives: z.boolean() }).optional()
+  : m === 'auth' ? z.object({ temperrorIsViolation: z.boolean(), permerrorIsViolation: z.boolean(), dmarcDecides: z.boolean() }).optional()
+    : z.object({}).optional());
+const moduleView = (m: ModuleName) => z.object({ enabled: z.boolean(), blocks: z.array(blockView(m)), options: optionsView(m), notify: notifyView(m).optional() });
+const modulesView = z.object({
+  antivirus: moduleView('antivirus').optional(), links: moduleView('links').optional(), antispam: moduleView('antispam').optional(),
+  antiphishing: moduleView('antiphishing').optional(), content: moduleView('content').optional(), auth: moduleView('auth').optional(),
+}).meta({ id: 'RuleModules' });
 
 const ruleSchema = z.object({
   id: z.number().int(),
@@ -26,12 +51,12 @@ const ruleSchema = z.object({
   mode: z.enum(MODES),
   senders: z.array(z.string()),
   recipients: z.array(z.string()),
-  modules: z.record(z.string(), z.unknown()).describe('per module: enabled, blocks (statuses → action, backup, tag), options, notify'),
+  modules: modulesView.describe('per module: enabled, blocks (statuses → action, backup, tag), options, notify'),
   preset: z.enum(PRESETS).nullable().describe('AllowList, DenyList or Default for the preset rules, else null'),
-  banner: z.unknown().optional(),
-  disclaimer: z.unknown().optional(),
+  banner: z.object({ statuses: z.array(z.string()).describe('MODULE:STATUS or MODULE:*'), text: z.string(), html: z.string().optional() }).optional(),
+  disclaimer: z.object({ text: z.string(), html: z.string().optional() }).optional(),
   bcc: z.array(z.string()).optional(),
-  headers: z.unknown().optional(),
+  headers: z.object({ add: z.array(z.tuple([z.string(), z.string()])), remove: z.array(z.string()), modify: z.array(z.tuple([z.string(), z.string()])) }).optional(),
   updatedAt: z.number(),
 }).meta({ id: 'Rule' });
 type RuleView = z.infer<typeof ruleSchema>;
