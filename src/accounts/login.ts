@@ -68,18 +68,20 @@ export async function authenticate(deps: LoginDeps, username: string, password: 
   return acct!;
 }
 
-/** Sign-in attempts per client IP in the current minute, on this node. Bounded: at most 10,000 IPs tracked. */
+/** Sign-in attempts per client IP in the last 60 seconds, on this node. Bounded: IPs idle for a minute are dropped past 10,000. */
 export class LoginRateLimiter {
-  private readonly hits = new Map<string, { minute: number; count: number }>();
+  /** Per IP, the times of its attempts within the last minute (a sliding window: no burst at a minute's edge). */
+  private readonly hits = new Map<string, number[]>();
 
-  /** Counts one attempt; false when the IP is over `perMinute` (0 = no limit). */
+  /** Counts one attempt; false when the IP already made `perMinute` attempts in the last 60 s (0 = no limit). */
   allow(ip: string, now: number, perMinute: number): boolean {
     if (perMinute <= 0) return true;
-    const minute = Math.floor(now / 60_000);
-    if (this.hits.size > 10_000) for (const [k, v] of this.hits) if (v.minute !== minute) this.hits.delete(k);
-    const h = this.hits.get(ip);
-    if (!h || h.minute !== minute) { this.hits.set(ip, { minute, count: 1 }); return true; }
-    h.count++;
-    return h.count <= perMinute;
+    const since = now - 60_000;
+    if (this.hits.size > 10_000) for (const [k, v] of this.hits) if (!v.length || v[v.length - 1] <= since) this.hits.delete(k);
+    const times = (this.hits.get(ip) ?? []).filter((t) => t > since);
+    this.hits.set(ip, times);
+    if (times.length >= perMinute) return false;
+    times.push(now);
+    return true;
   }
 }
