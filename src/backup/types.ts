@@ -6,6 +6,7 @@
  * Hostile input: every filter value comes from an API query string or a CLI argument; the schemas bound lengths,
  * shapes and numbers. Addresses are compared lower-cased.
  */
+import type { TrafficEvent } from '../disposition/intake.ts';
 import { z } from 'zod';
 import type { Readable } from 'node:stream';
 import type { Envelope } from '../spool/spool.ts';
@@ -19,11 +20,8 @@ export const THREAT_STATUSES: Record<string, readonly string[]> = {
   antiphishing: ['phishing'],
 };
 
-export interface ModuleStatus {
-  status: string;
-  reason?: string;
-  detections?: { status: string; name: string; part?: string }[];
-}
+/** A module's outcome as the traffic event records it, without the engine details. */
+export type ModuleStatus = Omit<TrafficEvent['modules'][string], 'details'>;
 
 export interface BackupItem {
   id: string;
