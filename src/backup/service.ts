@@ -356,6 +356,12 @@ export class BackupService implements BackupSink {
     return { item, history };
   }
 
+  /** What end users may do in their personal Backup (setting backup.personal), for the console to offer. */
+  personalOptions(): { preview: boolean; delete: boolean; deliverToSelf: boolean } {
+    const { preview, delete: del, deliverToSelf } = this.s.personal;
+    return { preview, delete: del, deliverToSelf };
+  }
+
   async viewPersonal(addresses: string[], id: string): Promise<BackupView> {
     const mine = this.personal(addresses);
     const r = await this.row(id, mine);

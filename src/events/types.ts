@@ -5,25 +5,12 @@
  * flow.
  */
 
-/** The catalogue of system event types (SPEC §6). Adding a type is a compatible change; renaming is not. */
-export const SYSTEM_EVENT_TYPES = [
-  'product.started', 'product.stopped',
-  'settings.changed',
-  'database.updated', 'database.out_of_date', 'database.obsolete', 'database.update_failed',
-  'backup.limit_reached', 'backup.write_failed', 'backup.evicted',
-  'node.joined', 'node.left', 'node.unavailable',
-  'directory.sync_failed',
-  'login.ok', 'login.failed', 'account.locked',
-  'notification.failed',
-  'engine.unavailable', 'engine.available',
-  'health.problem', 'health.resolved',
-  'license.expiring',
-  // Added with the event log (src/events/retention.ts, src/events/siem.ts).
-  'events.limit_reached', 'siem.delivery_failed',
-] as const;
+import { SEVERITIES, SYSTEM_EVENT_TYPES } from '../vocabulary.ts';
+
+export { SEVERITIES, SYSTEM_EVENT_TYPES };
 export type SystemEventType = (typeof SYSTEM_EVENT_TYPES)[number];
 
-export type Severity = 'info' | 'warning' | 'error' | 'critical';
+export type Severity = (typeof SEVERITIES)[number];
 
 export interface SystemEventInput {
   type: SystemEventType;

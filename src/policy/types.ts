@@ -3,10 +3,11 @@
  */
 import type { ModuleName } from '../scan/types.ts';
 
-export const MODES = ['scan', 'skip', 'reject', 'delete'] as const;
+import { MODES, ACTIONS } from '../vocabulary.ts';
+
+export { MODES, ACTIONS };
 export type Mode = (typeof MODES)[number];
 
-export const ACTIONS = ['skip', 'delete_attachment', 'reject', 'delete'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 /** Strictness: delete > reject > delete_attachment > skip (SPEC §2). */

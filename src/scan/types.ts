@@ -5,17 +5,10 @@
  * Status strings are exact SPEC §3 vocabulary and appear in the API, CLI JSON, events and headers.
  */
 
-export const MODULES = ['antivirus', 'links', 'antispam', 'antiphishing', 'content', 'auth'] as const;
-export type ModuleName = (typeof MODULES)[number];
+import { MODULES, STATUSES } from '../vocabulary.ts';
 
-export const STATUSES = {
-  antivirus: ['clean', 'infected', 'probably_infected', 'riskware', 'encrypted', 'macro', 'error', 'not_scanned'],
-  links: ['clean', 'malicious', 'adware', 'riskware', 'error', 'not_scanned'],
-  antispam: ['clean', 'spam', 'probable_spam', 'mass_mail', 'denylisted', 'trusted', 'error', 'not_scanned'],
-  antiphishing: ['clean', 'phishing', 'error', 'not_scanned'],
-  content: ['clean', 'size_exceeded', 'banned_type', 'banned_name', 'error', 'not_scanned'],
-  auth: ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'error', 'not_scanned'],
-} as const satisfies Record<ModuleName, readonly string[]>;
+export { MODULES, STATUSES };
+export type ModuleName = (typeof MODULES)[number];
 
 export type ModuleStatus<M extends ModuleName = ModuleName> = (typeof STATUSES)[M][number];
 

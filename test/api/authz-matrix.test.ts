@@ -102,6 +102,7 @@ const TABLE: Record<string, Access> = {
   'GET /api/v1/backup/unsubscribe': 'public',
   'POST /api/v1/backup/unsubscribe': 'public',
   'GET /api/v1/personal/backup': 'personal',
+  'GET /api/v1/personal/backup/options': 'personal',
   'GET /api/v1/personal/backup/{id}': 'personal',
   'GET /api/v1/personal/backup/{id}/view': 'personal',
   'GET /api/v1/personal/backup/{id}/eml': 'personal',

@@ -2,7 +2,7 @@
  * The Backup section in a real browser against a real node (SMTP in, real SMTP sink out, chromium headless):
  *   - EICAR sent over SMTP is kept by the Default rule, shows in the Backup table, opens, is delivered (to its
  *     recipient and to another address) and arrives at the sink as the original; the .eml download is the
- *     original too;
+ *     original too; the filters (subject, queue id) narrow the table on the server and live in the URL;
  *   - a message whose HTML carries <script> (sets a global, changes the parent's title, calls fetch to a
  *     listener of the test) and <img onerror=…> is viewed: nothing ran (no global, title unchanged, no request
  *     reached the listener), the frame is sandbox="" with the message CSP — and even script put into the frame
@@ -28,7 +28,7 @@ let hits: string[] = [];
 let listener: Server;
 let trap = '';
 
-interface Page { items: { id: string; subject: string; recipients: string[] }[]; total: number }
+interface Page { items: { id: string; queueId: string; subject: string; recipients: string[] }[]; total: number }
 
 before(async () => {
   if (chromiumSkip) return;
@@ -81,6 +81,18 @@ test('EICAR over SMTP: in the Backup table, opened, delivered (original and othe
   await page.getByText('No data', { exact: true }).last().waitFor();
   await page.getByRole('button', { name: 'Clear' }).click();
   await row.waitFor();
+  // By queue id (under "More filters"): the item's own id finds it, another does not.
+  const queueId = (await backupSearch('subject=Quarterly')).items[0].queueId;
+  await page.getByRole('button', { name: 'More filters' }).click();
+  await page.getByLabel('Queue id').fill('0000000000000000');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(/queueId=0000000000000000/);
+  await page.getByText('No data', { exact: true }).last().waitFor();
+  await page.getByLabel('Queue id').fill(queueId);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(new RegExp(`queueId=${queueId}`));
+  await row.waitFor();
+  await page.getByRole('button', { name: 'Clear' }).click();
 
   await row.click();
   await page.getByRole('heading', { name: 'Quarterly invoice EICAR', level: 1 }).waitFor();

@@ -6,7 +6,8 @@
  *   - sees her own Backup items and never bob's (items exist for both), opens hers in the sandboxed frame,
  *     cannot deliver an item with a threat, delivers an item without threats to herself (it arrives at the
  *     sink for her only) and deletes her copy after confirming; options the administrator turned off
- *     (backup.personal) are refused in words where they were used;
+ *     (backup.personal) are no longer offered, and when turned off while her page was open the API's refusal
+ *     shows in words where it was used;
  *   - adds senders to her denylist (a bad pattern is refused on the field) and removes one after confirming;
  *   - turns her daily digest off and on again (the API agrees);
  *   - and the same pages work on a phone-sized screen.
@@ -120,19 +121,29 @@ test('an end user sees only her own Backup and lists, and never the admin sectio
   assert.equal((await search('subject=Tool')).total, 0, 'gone: she was its only recipient');
   assert.equal((await search('subject=bob')).total, 1, "bob's item untouched");
 
-  // Options the administrator turned off: the refusal is shown in words, where it happened.
+  // Options turned off while her page is open: the API's refusal is shown in words, where it happened.
+  await page.getByRole('row').filter({ hasText: 'Virus for alice' }).click();
+  await page.getByRole('heading', { name: 'Virus for alice', level: 1 }).waitFor();
+  await page.getByRole('button', { name: 'Delete' }).waitFor();
   const off = await admin.request('PATCH', '/api/v1/settings/backup', { settings: { personal: { preview: false, delete: false } } });
   assert.equal(off.status, 200, JSON.stringify(off.body));
   const aliceApi = await h.apiAs('alice', PW);
   const virusId = (await search('subject=Virus for alice')).items[0].id;
   await eventually(async () => (await aliceApi.request('GET', `/api/v1/personal/backup/${virusId}/view`)).status === 403, 10_000, 'the node applied the settings');
-  await page.getByRole('row').filter({ hasText: 'Virus for alice' }).click();
-  await page.getByRole('heading', { name: 'Virus for alice', level: 1 }).waitFor();
-  await page.getByRole('alert').filter({ hasText: 'preview is turned off for the personal Backup' }).waitFor();
   await page.getByRole('button', { name: 'Delete' }).click();
   await askDelete.getByRole('button', { name: 'Delete' }).click();
   await page.getByText('deleting is turned off for the personal Backup').waitFor();
   assert.equal((await search('subject=Virus for alice')).total, 1, 'not deleted');
+  // Opened afresh, the page offers only what is allowed: no Delete, no view, no download; the API agrees.
+  assert.deepEqual((await aliceApi.request('GET', '/api/v1/personal/backup/options')).body, { preview: false, delete: false, deliverToSelf: true });
+  await page.reload();
+  await page.getByRole('heading', { name: 'Virus for alice', level: 1 }).waitFor();
+  await page.getByText('Your administrator has turned off viewing messages in your Backup.').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Delete' }).count(), 0, 'no Delete button when deleting is off');
+  assert.equal(await page.getByTestId('message-html').count(), 0, 'no message view when preview is off');
+  await page.getByRole('button', { name: 'Back' }).click();
+  await page.getByRole('row').filter({ hasText: 'Virus for alice' }).waitFor();
+  assert.equal(await page.getByRole('checkbox').count(), 0, 'no row selection (bulk delete) when deleting is off');
   const on = await admin.request('PATCH', '/api/v1/settings/backup', { settings: { personal: { preview: true, delete: true } } });
   assert.equal(on.status, 200, JSON.stringify(on.body));
   assert.deepEqual(page.problems, []);

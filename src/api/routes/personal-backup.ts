@@ -3,7 +3,7 @@
  * only on the caller's own addresses (`req.principal.addresses`). List and search their items, one item, the
  * view, the download of items without threats, deliver to themselves (items without threats), delete their copy;
  * and their digest subscription, per address. What they may do is limited by `backup.personal` (preview,
- * delete, deliverToSelf): a turned-off option answers 403.
+ * delete, deliverToSelf; GET …/options tells the console which): a turned-off option answers 403.
  *
  * Isolation: every call goes through the service's personal methods, which read items through a query limited
  * to the caller's addresses; an id of someone else's item answers 404 exactly like an id that does not exist,
@@ -35,7 +35,20 @@ const subscriptionSchema = z.object({
   addresses: z.array(z.object({ address: z.string(), subscribed: z.boolean() })).describe("the account's addresses and whether each gets the daily digest"),
 });
 
+const optionsSchema = z.object({
+  preview: z.boolean().describe('you may view your items and download those without threats'),
+  delete: z.boolean().describe('you may delete your copy of an item'),
+  deliverToSelf: z.boolean().describe('you may deliver items without threats to yourself'),
+});
+
 export const personalBackupRoutes: RouteModule = (app, ctx) => {
+  app.route({
+    method: 'GET', url: '/api/v1/personal/backup/options',
+    config: { access: 'personal' },
+    schema: { tags: ['personal'], summary: 'What you may do in your personal Backup (setting backup.personal)', response: { 200: optionsSchema, ...errors() } },
+    handler: async () => backupService(ctx).personalOptions(),
+  });
+
   app.route({
     method: 'GET', url: '/api/v1/personal/backup',
     config: { access: 'personal' },

@@ -4140,6 +4140,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/personal/backup/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What you may do in your personal Backup (setting backup.personal)
+         * @description Access: any signed-in account; acts only on the account's own addresses.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description you may delete your copy of an item */
+                            delete: boolean;
+                            /** @description you may deliver items without threats to yourself */
+                            deliverToSelf: boolean;
+                            /** @description you may view your items and download those without threats */
+                            preview: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/personal/digest": {
         parameters: {
             query?: never;

@@ -143,7 +143,7 @@ export function DataTable<T extends object>(p: DataTableProps<T>) {
         loading={q.isFetching}
         size="middle"
         scroll={{ x: 'max-content' }}
-        rowSelection={p.bulkActions ? { selectedRowKeys: selected, onChange: setSelected } : undefined}
+        rowSelection={p.bulkActions?.length ? { selectedRowKeys: selected, onChange: setSelected } : undefined}
         onRow={p.onRowClick ? (r) => ({ onClick: () => p.onRowClick!(r), onKeyDown: (e) => { if (e.key === 'Enter') p.onRowClick!(r); }, tabIndex: 0, style: { cursor: 'pointer' } }) : undefined}
         pagination={{ current: page, pageSize, total, showSizeChanger: true, pageSizeOptions: [10, 25, 50, 100], showTotal: q.data?.total !== undefined ? (t) => `${t} in all` : undefined }}
         onChange={(pg: TablePaginationConfig, _f, sorter) => {

@@ -2,7 +2,10 @@
  * Words for the product's exact strings (SPEC §2–§3): actions, modules and statuses as the console shows them,
  * and their colours. Sections use these so every page names things the same way.
  */
-export const ACTIONS = ['skip', 'delete_attachment', 'reject', 'delete'] as const;
+import { ACTIONS, MODULES, SEVERITIES, STATUSES, SYSTEM_EVENT_TYPES } from '../../../src/vocabulary.ts';
+
+// The lists themselves are the server's (src/vocabulary.ts): the console never copies them.
+export { ACTIONS, MODULES, SEVERITIES, STATUSES, SYSTEM_EVENT_TYPES };
 
 export const ACTION_LABEL: Record<string, string> = {
   skip: 'Delivered', delete_attachment: 'Attachments removed', reject: 'Rejected', delete: 'Deleted',
@@ -11,7 +14,6 @@ export const ACTION_COLOR: Record<string, string> = {
   skip: '#2563eb', delete_attachment: '#d97706', reject: '#dc2626', delete: '#475569',
 };
 
-export const MODULES = ['antivirus', 'links', 'antispam', 'antiphishing', 'content', 'auth'] as const;
 export const MODULE_LABEL: Record<string, string> = {
   antivirus: 'Anti-virus', links: 'Links', antispam: 'Anti-spam', antiphishing: 'Anti-phishing', content: 'Content filtering', auth: 'Sender authentication', sandbox: 'Sandbox',
 };

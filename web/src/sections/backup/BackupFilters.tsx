@@ -1,6 +1,6 @@
 /**
  * The Backup search filters (SPEC §5): module and status, sender, recipient, client IP, subject, date range,
- * rule, action, threat. They live in the page's URL query (so the view's Back link, a reload and a shared link
+ * rule, action, threat, queue id, Message-ID. They live in the page's URL query (so the view's Back link, a reload and a shared link
  * keep them) and go to the API as they are; the API validates them again and its refusals show on the field.
  * The personal Backup uses the same form with fewer fields (sender, subject, date range).
  */
@@ -9,9 +9,9 @@ import { useSearchParams } from 'react-router-dom';
 import { Button, DatePicker, Form, Input, Select, Space } from 'antd';
 import { FilterOutlined } from '@ant-design/icons';
 import dayjs, { type Dayjs } from 'dayjs';
-import { ACTIONS, MODULE_STATUSES } from './format';
+import { ACTION_LABEL, ACTIONS, MODULE_LABEL, STATUS_LABEL, STATUSES, label } from '../../lib/labels';
 
-export const ADMIN_FILTERS = ['module', 'status', 'sender', 'recipient', 'clientIp', 'subject', 'from', 'to', 'rule', 'action', 'threat'] as const;
+export const ADMIN_FILTERS = ['module', 'status', 'sender', 'recipient', 'clientIp', 'subject', 'from', 'to', 'rule', 'action', 'threat', 'queueId', 'messageId'] as const;
 export const PERSONAL_FILTERS = ['sender', 'subject', 'from', 'to'] as const;
 export type Filters = Partial<Record<(typeof ADMIN_FILTERS)[number], string>>;
 
@@ -31,7 +31,7 @@ export function useUrlFilters(names: readonly string[]): [Filters, (f: Filters) 
   return [filters, set];
 }
 
-interface FormValues { module?: string; status?: string; sender?: string; recipient?: string; clientIp?: string; subject?: string; range?: [Dayjs | null, Dayjs | null] | null; rule?: string; action?: string; threat?: string }
+interface FormValues { module?: string; status?: string; sender?: string; recipient?: string; clientIp?: string; subject?: string; range?: [Dayjs | null, Dayjs | null] | null; rule?: string; action?: string; threat?: string; queueId?: string; messageId?: string }
 
 function toForm(f: Filters): FormValues {
   const { from, to, ...rest } = f;
@@ -51,7 +51,7 @@ function fromForm(v: FormValues): Filters {
 export function BackupFilters({ value, onChange, personal = false }: { value: Filters; onChange: (f: Filters) => void; personal?: boolean }) {
   const [form] = Form.useForm<FormValues>();
   const module = Form.useWatch('module', form);
-  const [more, setMore] = useState(() => !!(value.rule || value.action || value.threat || value.clientIp));
+  const [more, setMore] = useState(() => !!(value.rule || value.action || value.threat || value.clientIp || value.queueId || value.messageId));
   const key = JSON.stringify(value);
   useEffect(() => { form.resetFields(); form.setFieldsValue(toForm(JSON.parse(key) as Filters)); }, [key, form]);
 
@@ -60,14 +60,14 @@ export function BackupFilters({ value, onChange, personal = false }: { value: Fi
       onFinish={(v) => onChange(fromForm(v))}>
       {!personal && (
         <Form.Item name="module" label="Module">
-          <Select allowClear placeholder="Any" style={{ width: 140 }} options={Object.keys(MODULE_STATUSES).map((m) => ({ value: m, label: m }))}
+          <Select allowClear placeholder="Any" style={{ width: 140 }} options={Object.keys(STATUSES).map((m) => ({ value: m, label: label(MODULE_LABEL, m) }))}
             onChange={() => form.setFieldValue('status', undefined)} />
         </Form.Item>
       )}
       {!personal && (
         <Form.Item name="status" label="Status">
           <Select allowClear placeholder={module ? 'Any' : 'Choose a module'} disabled={!module} style={{ width: 170 }}
-            options={(MODULE_STATUSES[module ?? ''] ?? []).map((s) => ({ value: s, label: s }))} />
+            options={((STATUSES as Record<string, readonly string[]>)[module ?? ''] ?? []).map((s) => ({ value: s, label: label(STATUS_LABEL, s) }))} />
         </Form.Item>
       )}
       <Form.Item name="sender" label="Sender"><Input allowClear placeholder="a@b.example or *@b.example" style={{ width: 210 }} maxLength={320} /></Form.Item>
@@ -79,9 +79,11 @@ export function BackupFilters({ value, onChange, personal = false }: { value: Fi
           <Form.Item name="clientIp" label="Client IP"><Input allowClear style={{ width: 150 }} maxLength={64} /></Form.Item>
           <Form.Item name="rule" label="Rule"><Input allowClear style={{ width: 150 }} maxLength={200} /></Form.Item>
           <Form.Item name="action" label="Action">
-            <Select allowClear placeholder="Any" style={{ width: 170 }} options={ACTIONS.map((a) => ({ value: a, label: a }))} />
+            <Select allowClear placeholder="Any" style={{ width: 170 }} options={ACTIONS.map((a) => ({ value: a, label: label(ACTION_LABEL, a) }))} />
           </Form.Item>
           <Form.Item name="threat" label="Threat"><Input allowClear placeholder="contains" style={{ width: 170 }} maxLength={200} /></Form.Item>
+          <Form.Item name="queueId" label="Queue id"><Input allowClear placeholder="received or delivered as" style={{ width: 190 }} maxLength={16} /></Form.Item>
+          <Form.Item name="messageId" label="Message-ID"><Input allowClear style={{ width: 220 }} maxLength={998} /></Form.Item>
         </>
       )}
       <Form.Item>

@@ -15,16 +15,3 @@ export function fmtSize(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
-
-/** The modules and statuses of SPEC §3 (the filter's choices; the API accepts any status string). */
-export const MODULE_STATUSES: Record<string, readonly string[]> = {
-  antivirus: ['infected', 'probably_infected', 'riskware', 'encrypted', 'macro', 'error', 'not_scanned', 'clean'],
-  links: ['malicious', 'adware', 'riskware', 'error', 'not_scanned', 'clean'],
-  antispam: ['spam', 'probable_spam', 'mass_mail', 'denylisted', 'trusted', 'error', 'not_scanned', 'clean'],
-  antiphishing: ['phishing', 'error', 'not_scanned', 'clean'],
-  content: ['size_exceeded', 'banned_type', 'banned_name', 'error', 'not_scanned', 'clean'],
-  auth: ['fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'pass', 'error', 'not_scanned'],
-};
-
-export const ACTIONS = ['skip', 'delete_attachment', 'reject', 'delete'] as const;
-

@@ -7,6 +7,8 @@
  * API (which answers 400 per field for a bad one, shown under the table).
  */
 
+import { ACTIONS, MODULES, SEVERITIES, STATUSES as MODULE_STATUSES, SYSTEM_EVENT_TYPES as SYSTEM_TYPES } from '../../lib/labels';
+
 export type EventKind = 'traffic' | 'system' | 'audit';
 
 export interface FilterField {
@@ -19,19 +21,10 @@ export interface FilterField {
   more?: boolean;
 }
 
-export const MODULES = ['antivirus', 'links', 'antispam', 'antiphishing', 'content', 'auth', 'sandbox'] as const;
-export const ACTIONS = ['skip', 'delete_attachment', 'reject', 'delete'] as const;
-export const STATUSES = [
-  'clean', 'infected', 'probably_infected', 'riskware', 'encrypted', 'macro', 'malicious', 'adware', 'spam', 'probable_spam',
-  'mass_mail', 'denylisted', 'trusted', 'phishing', 'size_exceeded', 'banned_type', 'banned_name', 'pass', 'fail', 'error', 'not_scanned',
-] as const;
-export const SEVERITIES = ['info', 'warning', 'error', 'critical'] as const;
-export const SYSTEM_TYPES = [
-  'product.started', 'product.stopped', 'settings.changed', 'database.updated', 'database.out_of_date', 'database.obsolete',
-  'database.update_failed', 'backup.limit_reached', 'backup.write_failed', 'backup.evicted', 'node.joined', 'node.left',
-  'node.unavailable', 'directory.sync_failed', 'login.ok', 'login.failed', 'account.locked', 'notification.failed',
-  'engine.unavailable', 'engine.available', 'health.problem', 'health.resolved', 'license.expiring',
-] as const;
+// The server's own lists (src/vocabulary.ts through lib/labels), never copies.
+export { ACTIONS, MODULES, SEVERITIES, SYSTEM_TYPES };
+/** Every status of every module, each once (the API takes any of them with or without a module). */
+export const STATUSES: readonly string[] = [...new Set(Object.values(MODULE_STATUSES).flat())];
 
 const range: FilterField[] = [
   { name: 'from', label: 'From', kind: 'time' },
