@@ -12,6 +12,9 @@
  * null sender; recipients = the To and Cc addresses, else postmaster@localhost; client IP 127.0.0.1; HELO
  * `localhost`. A leading mbox `From ` line is skipped, as an MTA would never have received it.
  *
+ * Several messages are in flight at once (lines still come in input order); a directory of 200 files or more is
+ * scanned in worker threads, one per core (the SMTP path's ScanPool), when the machine has more than one.
+ *
  * --all-modules: every module is requested whatever the rule enables (those without an engine yet report
  * not_scanned/engine_unavailable), content with the default criteria; the verdict is the Default rule's blocks
  * with every module enabled (mode scan), and the line names rule Default. Rule selection is bypassed.
@@ -21,6 +24,7 @@
  * `error` findings (as on the SMTP path), its line is printed, and it counts as a failure too.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import ipaddr from 'ipaddr.js';
@@ -34,16 +38,22 @@ import {
 import { openStore } from '../store/db.ts';
 import { RulesRepo } from '../store/rules-repo.ts';
 import { AntispamRepo } from '../store/antispam-repo.ts';
-import { loadClassifier } from './antispam/classifier.ts';
+import { loadClassifier, shareClassifier, type Classifier } from './antispam/classifier.ts';
 import { LearnedSync } from './antispam/learn.ts';
 import { setSharedClassifier } from './antispam/scanner.ts';
 import { dmarcPolicyOf } from './auth/scanner.ts';
 import { SettingsRepo } from '../store/settings-repo.ts';
-import { scanMessage, type ModuleRequest, type ScanRequest } from './pipeline.ts';
+import { scanMessage, type ModuleRequest, type ScanRequest, type ScanResult } from './pipeline.ts';
+import { ScanPool } from './pool.ts';
 import { closeScanners, configKey } from './registry.ts';
 import { errorFinding } from './run.ts';
 import { MODULES, type Envelope, type Finding, type ModuleName } from './types.ts';
 import { moduleOptions } from './options.ts';
+
+/** Messages in flight per thread (reading one overlaps scanning another), as a pool worker takes them. */
+const PER_THREAD = 4;
+/** From this many files in one argument on, a machine with several cores scans them in worker threads. */
+const POOL_FROM = 200;
 
 /** A problem with the command line itself (the caller turns it into a usage error, exit 2). */
 export class ScanUsageError extends Error {}
@@ -151,7 +161,7 @@ function envelopeAddress(a: string): string {
 
 // ---- rules, settings and module requests ----
 
-interface Context { rules: Rule[]; settings: Settings }
+interface Context { rules: Rule[]; settings: Settings; classifier?: Classifier }
 
 /** Rules and settings from the store; the shipped ones when there is no store or it cannot be opened. */
 async function loadContext(boot: Bootstrap, warn: (line: string) => void): Promise<Context> {
@@ -175,7 +185,7 @@ async function loadContext(boot: Bootstrap, warn: (line: string) => void): Promi
     const classifier = await loadClassifier();
     await new LearnedSync(new AntispamRepo(store.db), classifier).sync();
     setSharedClassifier(classifier);
-    return { rules, settings };
+    return { rules, settings, classifier };
   } catch (err) {
     return fallback(`cannot read the store (${String((err as Error).message).split('\n')[0]})`);
   } finally {
@@ -327,6 +337,58 @@ export async function scanCommand(given: ScanCommandOptions, boot: Bootstrap, io
   const ctx = await loadContext(boot, io.warn);
   const s = ctx.settings;
   const failed: string[] = [];
+  // In this thread; for a big batch on several cores, in a pool of worker threads (the node's ScanPool, with
+  // the same classifier in shared memory). Each message's result is the same either way.
+  let pool: ScanPool | null = null;
+  let scan: (req: ScanRequest) => Promise<ScanResult> = scanMessage;
+  let concurrency = PER_THREAD;
+  const usePool = async () => {
+    const threads = availableParallelism();
+    if (pool || threads < 2) return;
+    const { shared } = shareClassifier(ctx.classifier ?? await loadClassifier());
+    const p = new ScanPool({ threads, workerData: { antispamClassifier: shared } });
+    pool = p;
+    scan = (req) => p.scan(req);
+    concurrency = threads * PER_THREAD;
+  };
+  /** One input → its output line (null when it could not be read: named in `failed`). */
+  const scanOne = async (input: Input): Promise<string | null> => {
+    let head: Buffer;
+    try { head = 'data' in input ? input.data.subarray(0, HEAD_BYTES) : await readHead(input.path); } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      failed.push(err.message);
+      return null;
+    }
+    const skip = mboxLineLength(head);
+    const envelope = envelopeFor(head.subarray(skip), o);
+    const p = plan(ctx, envelope, o.allModules);
+    const req: ScanRequest = {
+      source: 'data' in input ? { data: input.data.subarray(skip) } : { path: input.path, offset: skip },
+      envelope,
+      modules: p.all,
+      deadlineMs: s.scan.maxScanTime * 1000,
+      limits: { maxDepth: s.scan.limits.maxDepth, maxMembers: s.scan.limits.maxMembers, maxUnpackedBytes: s.scan.limits.maxUnpackedBytes },
+    };
+    let findings: Record<string, Finding>;
+    if (p.all.length) {
+      try {
+        findings = (await scan(req)).findings;
+      } catch (err) {
+        // As on the SMTP path: a scan that failed as a whole is an `error` finding of every module asked for.
+        const why = reason(err);
+        findings = Object.fromEntries(p.all.map((r) => [r.key, errorFinding(r.module, why)]));
+        failed.push(`${input.file}: scan failed: ${why}`);
+      }
+    } else {
+      findings = {};
+    }
+    const verdicts = p.groups.map((g, i) => {
+      const fs = p.perGroup[i].map((r) => findings[r.key]);
+      return decide(g.rule, fs, { dmarcPolicy: dmarcPolicyOf(fs) });
+    });
+    const line = lineFor(input.file, p, findings, verdicts);
+    return o.json ? JSON.stringify(line) : humanLine(line);
+  };
   try {
     for (const arg of o.inputs) {
       let inputs: Input[];
@@ -335,46 +397,24 @@ export async function scanCommand(given: ScanCommandOptions, boot: Bootstrap, io
         failed.push(err.message);
         continue;
       }
-      for (const input of inputs) {
-        let head: Buffer;
-        try { head = 'data' in input ? input.data.subarray(0, HEAD_BYTES) : await readHead(input.path); } catch (err) {
-          if (!(err instanceof InputError)) throw err;
-          failed.push(err.message);
-          continue;
+      // A few messages in flight (as a pool worker takes them: reading one overlaps scanning another), lines
+      // printed in input order.
+      if (inputs.length >= POOL_FROM) await usePool();
+      const inFlight: Promise<string | null>[] = [];
+      try {
+        for (const input of inputs) {
+          inFlight.push(scanOne(input));
+          if (inFlight.length >= concurrency) { const l = await inFlight.shift()!; if (l !== null) io.out(l); }
         }
-        const skip = mboxLineLength(head);
-        const envelope = envelopeFor(head.subarray(skip), o);
-        const p = plan(ctx, envelope, o.allModules);
-        const req: ScanRequest = {
-          source: 'data' in input ? { data: input.data.subarray(skip) } : { path: input.path, offset: skip },
-          envelope,
-          modules: p.all,
-          deadlineMs: s.scan.maxScanTime * 1000,
-          limits: { maxDepth: s.scan.limits.maxDepth, maxMembers: s.scan.limits.maxMembers, maxUnpackedBytes: s.scan.limits.maxUnpackedBytes },
-        };
-        let findings: Record<string, Finding>;
-        if (p.all.length) {
-          try {
-            findings = (await scanMessage(req)).findings;
-          } catch (err) {
-            // As on the SMTP path: a scan that failed as a whole is an `error` finding of every module asked for.
-            const why = reason(err);
-            findings = Object.fromEntries(p.all.map((r) => [r.key, errorFinding(r.module, why)]));
-            failed.push(`${input.file}: scan failed: ${why}`);
-          }
-        } else {
-          findings = {};
-        }
-        const verdicts = p.groups.map((g, i) => {
-          const fs = p.perGroup[i].map((r) => findings[r.key]);
-          return decide(g.rule, fs, { dmarcPolicy: dmarcPolicyOf(fs) });
-        });
-        const line = lineFor(input.file, p, findings, verdicts);
-        io.out(o.json ? JSON.stringify(line) : humanLine(line));
+        while (inFlight.length) { const l = await inFlight.shift()!; if (l !== null) io.out(l); }
+      } catch (err) {
+        await Promise.allSettled(inFlight); // an unexpected failure: let the others end before it is thrown
+        throw err;
       }
     }
   } finally {
     await closeScanners();
+    await (pool as ScanPool | null)?.close();
   }
   if (failed.length) {
     throw new Error(failed.length === 1 ? `cannot scan ${failed[0]}` : `cannot scan ${failed.length} inputs: ${failed.join('; ')}`);

@@ -2,7 +2,7 @@
  * `moat scan`, as an administrator uses it: the real CLI in a child process against a temp moat.yaml and its
  * SQLite store, on messages of the scanning corpus (test/corpus/eml, expected statuses in expected.json).
  * Files, directories and standard input; JSON and human lines; every module listed; the rule and its verdict
- * (including recipients split over two rules); --all-modules; inputs that cannot be read; usage errors; no store.
+ * (including recipients split over two rules); --all-modules; a big directory (worker threads); inputs that cannot be read; usage errors; no store.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -124,6 +124,29 @@ describe('moat scan (CLI)', () => {
     const [plain] = lines(await moatOk(['scan', '--json', eml('disguised-exe.eml'), '--config', config]));
     assert.equal(plain.action, 'skip');
     assert.deepEqual(plain.modules.content, { status: 'not_scanned', reason: 'disabled' });
+  });
+
+  test('a big directory (worker threads on a multi-core machine): one line per file, in name order, same verdicts', async () => {
+    // 7 copies of each corpus case, named so that the order interleaves them: 210 files, past the pool threshold.
+    const d = join(dir, 'big');
+    mkdirSync(d);
+    const names = Object.keys(EXPECTED).sort();
+    const want: { file: string; expected: { antivirus: string; content: string } }[] = [];
+    for (let copy = 0; copy < 7; copy++) {
+      names.forEach((n, i) => {
+        const file = join(d, `${String(i).padStart(2, '0')}-${copy}-${n}`);
+        copyFileSync(eml(n), file);
+        want.push({ file, expected: EXPECTED[n] });
+      });
+    }
+    want.sort((a, b) => (a.file < b.file ? -1 : 1));
+    const r = await scan(['--json', '--all-modules', d]);
+    assert.equal(r.code, 0, r.stderr);
+    const ls = lines(r.stdout);
+    assert.deepEqual(ls.map((l) => l.file), want.map((w) => w.file), 'every file once, in name order');
+    for (const [i, l] of ls.entries()) {
+      assert.deepEqual({ antivirus: l.modules.antivirus.status, content: l.modules.content.status }, want[i].expected, l.file);
+    }
   });
 
   test('an input that cannot be read: one line on stderr, exit 1, the other inputs still scanned', async () => {
