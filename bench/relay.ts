@@ -18,6 +18,9 @@
  *   moat.p50Ms / p99Ms  accept-to-delivered latency, taken from Moat's own pino JSON log on stdout:
  *                one line per delivered recipient with "msg":"delivered" and a numeric "delay" (ms).
  *                Only lines from the measured run count, not the warm-up.
+ *   moat.cpuMsPerMsg  CPU time of the Moat process (every thread) per measured message, from /proc (the
+ *                measured run only, warm-up excluded); cpuByThread splits it by thread name (node = the main
+ *                thread, WorkerThread = scan workers, libuv-worker = the file-system thread pool, …).
  *   moat.peakRssMB  the largest of VmHWM (read at the end) and VmRSS (polled every 250 ms) from
  *                /proc/<pid>/status for the Moat process.
  *   ratioToDirect / ratioToPostfix  moat.msgsPerSec divided by the reference's msgsPerSec.
@@ -38,6 +41,7 @@
  *   --timeout SEC      (env BENCH_TIMEOUT, default 60 + N/10) bound on each leg's measured run
  *   env BENCH_NODE_TOOLS=1  use the built-in Node sink/source even if smtp-sink/smtp-source exist
  *   env BENCH_KEEP_TMP=1    keep the temp directory (Moat log, Postfix maillog) for inspection
+ *   env BENCH_MOAT_PROF=DIR run Moat under --cpu-prof, one .cpuprofile per thread written to DIR
  *
  * Limits
  *   - The load generator, the sink and the system under test share the machine (2 cores here), so
@@ -65,6 +69,7 @@ import {
   mkdtempSync,
   openSync,
   readFileSync,
+  readdirSync,
   readSync,
   rmSync,
   writeFileSync,
@@ -725,6 +730,9 @@ interface MoatResult extends LegResult {
   p99Ms: number | null;
   latencySamples: number;
   peakRssMB: number | null;
+  /** CPU ms per measured message of the Moat process, all threads, and by thread name (main = the process's own). */
+  cpuMsPerMsg: number | null;
+  cpuByThread: Record<string, number> | null;
 }
 
 function httpStatus(url: string): Promise<number> {
@@ -745,6 +753,21 @@ function readProcStatusKB(pid: number, field: 'VmHWM' | 'VmRSS'): number | null 
   } catch {
     return null;
   }
+}
+
+/** CPU ms used so far by each thread of a process, by thread name (/proc/<pid>/task/<tid>/stat, 100 ticks/s). */
+function readThreadCpuMs(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // After "pid (comm) ", field 14 (utime) and 15 (stime) of proc(5) are at indexes 11 and 12.
+      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) * 10;
+    }
+  } catch { /* the process is gone */ }
+  return out;
 }
 
 function percentile(sorted: number[], p: number): number | null {
@@ -789,7 +812,7 @@ async function runMoat(cfg: Config, tools: Tools, dir: string, scan: boolean): P
     // Spawning it directly, with no wrapper, makes moat.pid the Moat process for the RSS reading.
     // detached: Moat gets its own process group, so we can also reap any children it spawns.
     moat = track(
-      spawn(process.execPath, ['src/main.ts', 'start', '--config', configPath], {
+      spawn(process.execPath, [...(process.env.BENCH_MOAT_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_MOAT_PROF}`] : []), 'src/main.ts', 'start', '--config', configPath], {
         cwd: REPO_ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
@@ -838,6 +861,7 @@ async function runMoat(cfg: Config, tools: Tools, dir: string, scan: boolean): P
     spawnError.catch(() => {});
 
     let peakRssKB = 0;
+    let cpu0: Record<string, number> | null = null;
     rssPoll = setInterval(() => {
       peakRssKB = Math.max(peakRssKB, readProcStatusKB(pid, 'VmRSS') ?? 0);
     }, 250);
@@ -861,11 +885,14 @@ async function runMoat(cfg: Config, tools: Tools, dir: string, scan: boolean): P
           log(`moat: note: only ${deliveredLines}/${cfg.warmup} warm-up "delivered" log lines seen`);
         }
         delays = [];
+        cpu0 = readThreadCpuMs(pid);
       });
       if (!(await waitUntil(() => delays.length >= cfg.messages, LOG_SETTLE_MS))) {
         log(`moat: WARNING: only ${delays.length}/${cfg.messages} "delivered" log lines with a numeric delay`);
       }
       peakRssKB = Math.max(peakRssKB, readProcStatusKB(pid, 'VmHWM') ?? 0, readProcStatusKB(pid, 'VmRSS') ?? 0);
+      const cpu1 = readThreadCpuMs(pid);
+      const cpuByThread: Record<string, number> | null = cpu0 ? Object.fromEntries(Object.entries(cpu1).map(([k, v]) => [k, round((v - (cpu0![k] ?? 0)) / cfg.messages, 3)]).filter(([, v]) => (v as number) > 0)) as Record<string, number> : null;
       if (errorLines > 0) log(`moat: note: ${errorLines} error-level log lines`);
 
       const sorted = [...delays].sort((a, b) => a - b);
@@ -877,6 +904,8 @@ async function runMoat(cfg: Config, tools: Tools, dir: string, scan: boolean): P
         p99Ms: p99 === null ? null : round(p99, 1),
         latencySamples: sorted.length,
         peakRssMB: peakRssKB > 0 ? round(peakRssKB / 1024, 1) : null,
+        cpuMsPerMsg: cpuByThread ? round(Object.values(cpuByThread).reduce((a, b) => a + b, 0), 3) : null,
+        cpuByThread,
       };
     } catch (e) {
       throw new Error(`${(e as Error).message}${diag()}`, { cause: e });

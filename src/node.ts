@@ -105,7 +105,9 @@ export async function startNode(boot: Bootstrap, opts: NodeOptions = {}): Promis
     });
     // One anti-spam classifier for the node, in shared memory: the scan workers read it, the main thread applies
     // what the cluster learned (moat learn, feedback) every few seconds.
-    const antispam = new AntispamRepo(store.db);
+    // Reputation counts (one per scanned message) are written together every 2 s, and when the node stops.
+    const antispam = new AntispamRepo(store.db, { batchVerdicts: 2000 });
+    cleanups.unshift(() => antispam.flush().catch((err) => logger.warn({ err: (err as Error).message }, 'anti-spam reputation counts not written')));
     const model = shareClassifier(await loadClassifier());
     const learned = new LearnedSync(antispam, model.classifier);
     const syncLearned = () => learned.sync().then((n) => { if (n) logger.info({ examples: n }, 'anti-spam classifier learned'); },

@@ -261,7 +261,8 @@ export class ScanningIntake implements Intake {
   private async scan(msg: AcceptedMessage, plan: Plan, s: Settings): Promise<ScanResult | null> {
     try {
       return await this.d.scanning.scan({
-        source: { path: this.d.spool.path(msg.envelope.id, 'received'), offset: msg.offset },
+        // A small message still in memory goes to the worker as bytes (no file to open and read back there).
+        source: msg.content ? { data: msg.content } : { path: this.d.spool.path(msg.envelope.id, 'received'), offset: msg.offset },
         envelope: { sender: msg.envelope.sender, recipients: msg.envelope.recipients, clientIp: msg.envelope.clientIp, helo: msg.envelope.helo, authUser: msg.envelope.authUser },
         modules: plan.all,
         ...(plan.context ? { context: plan.context } : {}),

@@ -37,7 +37,11 @@ const HOUR = 3_600_000;
 
 export class AntispamRepo {
   private readonly db: Kysely<Database>;
-  constructor(db: Kysely<Database>) { this.db = db; }
+  /** With `batchVerdicts` (ms), verdict counts wait in memory that long and are written together (a busy node). */
+  private readonly batchMs: number;
+  private pendingVerdicts = new Map<string, { spam: number; ham: number; at: number }>();
+  private flushTimer: NodeJS.Timeout | null = null;
+  constructor(db: Kysely<Database>, opts: { batchVerdicts?: number } = {}) { this.db = db; this.batchMs = opts.batchVerdicts ?? 0; }
 
   // ---- personal lists ----
 
@@ -89,18 +93,58 @@ export class AntispamRepo {
     if (!keys.length) return out;
     const rows = await this.db.selectFrom('antispam_reputation').select(['key', 'spam', 'ham']).where('key', 'in', [...new Set(keys)]).execute();
     for (const r of rows) out.set(r.key, { spam: Number(r.spam), ham: Number(r.ham) });
+    // Counts of this node not written yet.
+    for (const k of keys) {
+      const p = this.pendingVerdicts.get(k);
+      if (!p) continue;
+      const c = out.get(k) ?? { spam: 0, ham: 0 };
+      out.set(k, { spam: c.spam + p.spam, ham: c.ham + p.ham });
+    }
     return out;
   }
 
+  /**
+   * Counts one verdict for each key. Batched (constructor option), it only adds to the counts in memory: they
+   * are written every `batchVerdicts` ms in one statement, and by flush() (the node calls it when it stops);
+   * a crash loses at most that interval of reputation counts, never mail.
+   */
   async countVerdict(keys: readonly string[], verdict: 'spam' | 'ham', now = Date.now()): Promise<void> {
     const spam = verdict === 'spam' ? 1 : 0;
     const ham = 1 - spam;
-    const rows = [...new Set(keys)].map((key) => ({ key, spam, ham, updated_at: now }));
+    if (!this.batchMs) return this.writeVerdicts([...new Set(keys)].map((key) => ({ key, spam, ham, updated_at: now })));
+    for (const key of new Set(keys)) {
+      const p = this.pendingVerdicts.get(key);
+      if (p) { p.spam += spam; p.ham += ham; p.at = now; } else this.pendingVerdicts.set(key, { spam, ham, at: now });
+    }
+    if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => { void this.flush().catch(() => { /* kept for the next flush */ }); }, this.batchMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  /** Writes the batched verdict counts (on failure they stay pending for the next flush). */
+  async flush(): Promise<void> {
+    if (this.flushTimer) { clearTimeout(this.flushTimer); this.flushTimer = null; }
+    if (!this.pendingVerdicts.size) return;
+    const batch = this.pendingVerdicts;
+    this.pendingVerdicts = new Map();
+    const rows = [...batch].map(([key, c]) => ({ key, spam: c.spam, ham: c.ham, updated_at: c.at }));
+    try {
+      for (let i = 0; i < rows.length; i += 2000) await this.writeVerdicts(rows.slice(i, i + 2000));
+    } catch (err) {
+      for (const [key, c] of batch) {
+        const p = this.pendingVerdicts.get(key);
+        if (p) { p.spam += c.spam; p.ham += c.ham; } else this.pendingVerdicts.set(key, c);
+      }
+      throw err;
+    }
+  }
+
+  private async writeVerdicts(rows: { key: string; spam: number; ham: number; updated_at: number }[]): Promise<void> {
     if (!rows.length) return;
-    // One statement for all keys (this runs for every scanned message).
     await this.db.insertInto('antispam_reputation').values(rows)
       .onConflict((oc) => oc.column('key').doUpdateSet({
-        spam: sql`antispam_reputation.spam + excluded.spam`, ham: sql`antispam_reputation.ham + excluded.ham`, updated_at: now,
+        spam: sql`antispam_reputation.spam + excluded.spam`, ham: sql`antispam_reputation.ham + excluded.ham`, updated_at: sql`excluded.updated_at`,
       }))
       .execute();
   }

@@ -64,27 +64,67 @@ function conditions(eb: EB, f: TrafficFilter): Expression<SqlBool>[] {
   return c;
 }
 
+/** Events written in one transaction at most (a burst beyond it takes several). */
+const EVENT_BATCH = 200;
+
 export class TrafficEventsRepo implements TrafficSink {
   private readonly db: Kysely<Database>;
   constructor(db: Kysely<Database>) { this.db = db; }
 
-  /** Stores one event with its recipient and status rows (one transaction); resolves to its id. */
+  /** Events waiting for the next write, with what their callers wait on. */
+  private pending: { e: TrafficEvent; resolve: (id: number) => void; reject: (err: unknown) => void }[] = [];
+  private writing = false;
+
+  /** Stores one event with its recipient and status rows; see insert. */
   async record(e: TrafficEvent): Promise<void> { await this.insert(e); }
 
-  async insert(e: TrafficEvent): Promise<number> {
+  /**
+   * Stores one event; resolves to its id once it is committed. Events that arrive while a write is running go
+   * together into the next one (group commit: one transaction and one insert per child table for the whole
+   * batch), so a busy node pays a commit per batch rather than per message. A batch that fails is retried one
+   * event at a time, so one bad event does not take the others with it.
+   */
+  insert(e: TrafficEvent): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.pending.push({ e, resolve, reject });
+      if (!this.writing) { this.writing = true; setImmediate(() => void this.drain()); }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length) {
+      const batch = this.pending.splice(0, EVENT_BATCH);
+      try {
+        const ids = await this.insertBatch(batch.map((b) => b.e));
+        batch.forEach((b, i) => b.resolve(ids[i]));
+      } catch (err) {
+        if (batch.length === 1) { batch[0].reject(err); continue; }
+        for (const b of batch) await this.insertBatch([b.e]).then(([id]) => b.resolve(id), b.reject);
+      }
+    }
+    this.writing = false;
+  }
+
+  private insertBatch(events: TrafficEvent[]): Promise<number[]> {
     return this.db.transaction().execute(async (trx) => {
-      const { id } = await trx.insertInto('traffic_events').values({
-        time: e.time, node: e.node, queue_id: e.queueId, delivered_as: e.deliveredAs, message_id: e.messageId, client_ip: e.clientIp,
-        helo: e.helo.slice(0, 255), sender: e.sender, recipients: JSON.stringify(e.recipients), subject: e.subject.slice(0, 998), size: e.size,
-        rule: e.rule, action: e.action, backup: e.backup ? 1 : 0, modules: JSON.stringify(e.modules),
-      }).returning('id').executeTakeFirstOrThrow();
-      const eventId = Number(id);
+      const ids: number[] = [];
+      const rcpts: Database['traffic_event_recipients'][] = [];
+      const statuses: Database['traffic_event_statuses'][] = [];
+      for (const e of events) {
+        const { id } = await trx.insertInto('traffic_events').values({
+          time: e.time, node: e.node, queue_id: e.queueId, delivered_as: e.deliveredAs, message_id: e.messageId, client_ip: e.clientIp,
+          helo: e.helo.slice(0, 255), sender: e.sender, recipients: JSON.stringify(e.recipients), subject: e.subject.slice(0, 998), size: e.size,
+          rule: e.rule, action: e.action, backup: e.backup ? 1 : 0, modules: JSON.stringify(e.modules),
+        }).returning('id').executeTakeFirstOrThrow();
+        const eventId = Number(id);
+        ids.push(eventId);
+        e.recipients.forEach((a, idx) => rcpts.push({ event_id: eventId, idx, ...recipientKey(a) }));
+        for (const [module, m] of Object.entries(e.modules)) statuses.push({ event_id: eventId, module, status: m.status });
+      }
       // At most 1,000 recipients per message by default (100,000 at most): sliced under SQLite's parameter limit.
-      const rcpts = e.recipients.map((a, idx) => ({ event_id: eventId, idx, ...recipientKey(a) }));
       for (let i = 0; i < rcpts.length; i += 2000) await trx.insertInto('traffic_event_recipients').values(rcpts.slice(i, i + 2000)).execute();
-      const statuses = Object.entries(e.modules).map(([module, m]) => ({ event_id: eventId, module, status: m.status }));
-      if (statuses.length) await trx.insertInto('traffic_event_statuses').values(statuses).execute();
-      return eventId;
+      for (let i = 0; i < statuses.length; i += 2000) await trx.insertInto('traffic_event_statuses').values(statuses.slice(i, i + 2000)).execute();
+      return ids;
     });
   }
 

@@ -13,6 +13,7 @@ import { sql } from 'kysely';
 import { PG_ADMIN_URL, pgReachable, postgresTarget, sqliteTarget } from '../store/pg.ts';
 import { openStore, type Store } from '../../src/store/db.ts';
 import { EventLog, EventQueryError } from '../../src/events/service.ts';
+import { TrafficEventsRepo } from '../../src/store/events-repo.ts';
 import { RetentionSweeper } from '../../src/events/retention.ts';
 import { copyTrafficChildren } from '../../src/store/events-migration.ts';
 import { eventsSettingsSchema } from '../../src/events/settings.ts';
@@ -115,6 +116,24 @@ for (const target of [sqliteTarget('moat-events-'), postgresTarget()]) {
       assert.deepEqual(rest, all[5]);
       assert.equal(await log.getTraffic(99_999_999), null);
       assert.equal(await log.getTraffic(Number.NaN), null);
+    });
+
+    test('events recorded at once are written together: each gets its own id and its own child rows', async () => {
+      const repo = new TrafficEventsRepo(store.db);
+      const burst = Array.from({ length: 40 }, (_, k) => ({ ...traffic(1000 + k), recipients: [`r${k}@burst.test`, `s${k}@burst.test`] }));
+      const got = await Promise.all(burst.map((e) => repo.insert(e)));
+      assert.equal(new Set(got).size, burst.length, 'distinct ids');
+      for (const [k, id] of got.entries()) {
+        const { id: _id, ...rest } = (await repo.get(id))!;
+        assert.deepEqual(rest, burst[k], `event ${k} round-trips under its own id`);
+        const rcpts = await store.db.selectFrom('traffic_event_recipients').select(['address', 'idx']).where('event_id', '=', id).orderBy('idx').execute();
+        assert.deepEqual(rcpts.map((r) => r.address), [`r${k}@burst.test`, `s${k}@burst.test`]);
+        const st = await store.db.selectFrom('traffic_event_statuses').select('module').where('event_id', '=', id).execute();
+        assert.equal(st.length, Object.keys(burst[k].modules).length);
+      }
+      await store.db.deleteFrom('traffic_event_recipients').where('event_id', 'in', got).execute();
+      await store.db.deleteFrom('traffic_event_statuses').where('event_id', 'in', got).execute();
+      await store.db.deleteFrom('traffic_events').where('id', 'in', got).execute();
     });
 
     test('hostile filters and pages are refused with the field named', async () => {

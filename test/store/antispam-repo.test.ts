@@ -64,6 +64,37 @@ for (const target of [sqliteTarget('moat-antispam-'), postgresTarget()]) {
       assert.equal(await repo.countFingerprint([], 1, HOUR, T0), 0);
     });
 
+    test('batched verdict counts: read back at once, written on flush (one statement), kept when the write fails', async () => {
+      const batched = new AntispamRepo(store.db, { batchVerdicts: 60_000 });
+      await batched.countVerdict(['ip:192.0.2.9', 'dom:batch.test'], 'spam', T0);
+      await batched.countVerdict(['ip:192.0.2.9'], 'ham', T0);
+      const rows = () => store.db.selectFrom('antispam_reputation').select(['key', 'spam', 'ham']).orderBy('key').execute();
+      assert.deepEqual(await rows(), [], 'nothing written before the flush');
+      assert.deepEqual(Object.fromEntries(await batched.reputation(['ip:192.0.2.9', 'dom:batch.test'])), { 'ip:192.0.2.9': { spam: 1, ham: 1 }, 'dom:batch.test': { spam: 1, ham: 0 } });
+      await batched.flush();
+      assert.deepEqual((await rows()).map((r) => [r.key, Number(r.spam), Number(r.ham)]), [['dom:batch.test', 1, 0], ['ip:192.0.2.9', 1, 1]]);
+      // After the flush: the stored counts only, not counted twice.
+      assert.deepEqual(Object.fromEntries(await batched.reputation(['ip:192.0.2.9'])), { 'ip:192.0.2.9': { spam: 1, ham: 1 } });
+      await batched.countVerdict(['ip:192.0.2.9'], 'spam', T0);
+      await batched.flush();
+      assert.deepEqual(Object.fromEntries(await repo.reputation(['ip:192.0.2.9'])), { 'ip:192.0.2.9': { spam: 2, ham: 1 } }, 'added to the stored counts');
+      // A store that refuses the first write: the counts stay pending (still read back) and go out with the next flush.
+      let refuse = true;
+      const flaky = new Proxy(store.db, {
+        get(t, p) {
+          if (p === 'insertInto' && refuse) { refuse = false; return () => { throw new Error('store down'); }; }
+          const v = Reflect.get(t, p) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+        },
+      });
+      const retried = new AntispamRepo(flaky, { batchVerdicts: 60_000 });
+      await retried.countVerdict(['ip:192.0.2.10'], 'spam', T0);
+      await assert.rejects(retried.flush(), /store down/);
+      assert.deepEqual(Object.fromEntries(await retried.reputation(['ip:192.0.2.10'])), { 'ip:192.0.2.10': { spam: 1, ham: 0 } }, 'still counted');
+      await retried.flush();
+      assert.deepEqual(Object.fromEntries(await repo.reputation(['ip:192.0.2.10'])), { 'ip:192.0.2.10': { spam: 1, ham: 0 } }, 'written by the next flush');
+    });
+
     test('learned examples: stored and read back in order; duplicates, the source limit and class balance refused', async () => {
       const f = (n: number) => new Uint32Array([n, n + 1, 0xffffffff]);
       const guards = { perSourceDaily: 3, maxClassRatio: 2, slack: 1 };

@@ -8,6 +8,7 @@
  * script needs several independent markers of its language (or one that never occurs in prose, such as
  * `@echo off` on the first line or `new ActiveXObject(`).
  */
+import { isUtf8 } from 'node:buffer';
 
 export type TextKind =
   | { category: 'html'; label: 'html' }
@@ -26,18 +27,26 @@ export function decodeText(head: Buffer, complete: boolean): string | null {
   if (head[0] === 0xff && head[1] === 0xfe) return utf16(head.subarray(2), 'le', complete);
   if (head[0] === 0xfe && head[1] === 0xff) return utf16(head.subarray(2), 'be', complete);
   const body = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? head.subarray(3) : head;
-  let odd = 0;
-  for (const b of body) {
-    if (b === 0) return null;
-    if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c && b !== 0x0b && b !== 0x1a && b !== 0x1b) odd++;
+  // One native pass over a one-byte copy finds NUL and the other C0 controls text does not use.
+  if (BINARY.test(body.toString('latin1'))) return null;
+  if (complete) return isUtf8(body) ? body.toString('utf8') : body.toString('latin1');
+  // Cut short: a multi-byte sequence broken at the end is fine; anything else not UTF-8 is 8-bit text.
+  const whole = body.subarray(0, body.length - brokenTail(body));
+  return isUtf8(whole) ? whole.toString('utf8') : body.toString('latin1');
+}
+
+/** C0 controls other than TAB, LF, VT, FF, CR, SUB and ESC (and NUL): not text. */
+const BINARY = /[\x00-\x08\x0e-\x19\x1c-\x1f]/;
+
+/** Bytes at the end of `b` that start a UTF-8 sequence the buffer cuts short (0 when none). */
+function brokenTail(b: Buffer): number {
+  for (let back = 1; back <= 3 && back <= b.length; back++) {
+    const c = b[b.length - back];
+    if ((c & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    return need > back ? back : 0;
   }
-  if (odd > 0) return null;
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(body, { stream: !complete });
-  } catch {
-    // Not UTF-8, but free of control characters: 8-bit text in some legacy charset.
-    return body.toString('latin1');
-  }
+  return 0;
 }
 
 function utf16(body: Buffer, order: 'le' | 'be', complete: boolean): string | null {
