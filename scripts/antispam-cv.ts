@@ -23,9 +23,11 @@
  * thresholds; ROC AUC of the unclamped rating sum; spam recall at the sum threshold that lets at most 0.2 % of
  * easy ham through (operating-point-free); the same for the classifier probability alone.
  *
- * Options: --tok JSON (TokenOptions overrides), --train JSON (TrainingOptions overrides), --hard N (hard-ham
- * gradient weight), --rule-scale X (multiplies rule and bulk weights), --anchors JSON, --verify, --label TEXT,
- * --dump FILE (one JSON line per tested message: points, rule sum, rating, the rules that fired).
+ * Options: --tok JSON (TokenOptions overrides), --train JSON (TrainingOptions overrides; `{"seed":1}` repeats a
+ * scheme with another example order and inner folds, to see the noise), --hard N (hard-ham gradient weight),
+ * --rule-scale X (multiplies rule and bulk weights), --rules PATH (another rules file, e.g. an earlier
+ * data/antispam/rules.yaml), --anchors JSON, --verify, --label TEXT, --dump FILE (one JSON line per tested
+ * message: points, rule sum, rating, the rules that fired).
  * The held-out groups are never read (trainingExamples refuses them).
  */
 import { writeFileSync } from 'node:fs';
@@ -78,6 +80,7 @@ async function main(): Promise<void> {
       train: { type: 'string', default: '{}' },
       hard: { type: 'string', default: String(HARD_HAM_WEIGHT) },
       'rule-scale': { type: 'string', default: '1' },
+      rules: { type: 'string' },
       anchors: { type: 'string' },
       schemes: { type: 'string', default: 'random,blocked,split60' },
       verify: { type: 'boolean', default: false },
@@ -90,7 +93,7 @@ async function main(): Promise<void> {
   const hard = Number(values.hard);
   const ruleScale = Number(values['rule-scale']);
   const anchors: readonly PointAnchor[] = values.anchors ? (JSON.parse(values.anchors) as PointAnchor[]) : DEFAULT_ANCHORS;
-  const rules = await loadRules();
+  const rules = await loadRules(values.rules);
 
   const items: Item[] = [];
   const t0 = performance.now();
@@ -169,7 +172,7 @@ async function main(): Promise<void> {
     for (const [k, sp] of splits.entries()) {
       const { classifier } = trainCalibrated(sp.train.map(example), opts, 5);
       const c = anchors === DEFAULT_ANCHORS ? classifier : createClassifier(classifier.state, { ...classifier.meta, anchors: [...anchors] });
-      const scanner = values.verify && k === 0 ? await createAntispamScanner({ blocklists: { zones: [] }, ptr: { enabled: false } }, { classifier: c }) : null;
+      const scanner = values.verify && k === 0 ? await createAntispamScanner({ blocklists: { zones: [] }, ptr: { enabled: false } }, { classifier: c, rules }) : null;
       for (const it of sp.test) {
         const key = it.label === 'spam' ? 'spam' : it.group.startsWith('hard') ? 'hard' : 'easy';
         const { points, p } = classifierPoints(c, it);

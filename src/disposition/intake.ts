@@ -134,6 +134,7 @@ export class ScanningIntake implements Intake {
   private closing = false;
   /** Dispositions finished after the session (late scans, restart reprocessing), until they settle. */
   private readonly background = new Set<Promise<unknown>>();
+  private readonly requests = new WeakMap<Settings, WeakMap<Rule, Map<ModuleName, ModuleRequest>>>();
 
   constructor(deps: ScanningIntakeDeps) {
     this.d = deps;
@@ -186,6 +187,24 @@ export class ScanningIntake implements Intake {
     await this.finish(msg, plan, plan.all.length ? await this.scan(msg, plan, s) : null, false);
   }
 
+  /**
+   * A module's request (options and config key) for a rule under a settings snapshot, built once per rule object
+   * and snapshot (rules are re-read at most once a second) instead of once per message.
+   */
+  private request(module: ModuleName, rule: Rule, s: Settings): ModuleRequest {
+    let byRule = this.requests.get(s);
+    if (!byRule) { byRule = new WeakMap(); this.requests.set(s, byRule); }
+    let byModule = byRule.get(rule);
+    if (!byModule) { byModule = new Map(); byRule.set(rule, byModule); }
+    let req = byModule.get(module);
+    if (!req) {
+      const options = moduleOptions(module, rule, s);
+      req = { module, key: configKey(module, options), options };
+      byModule.set(module, req);
+    }
+    return req;
+  }
+
   private async plan(rules: Rule[], msg: AcceptedMessage, s: Settings): Promise<Plan> {
     const env = msg.envelope;
     const usesSpam = (g: RuleGroup) => g.rule.mode === 'scan' && !!g.rule.modules.antispam?.enabled;
@@ -218,8 +237,7 @@ export class ScanningIntake implements Intake {
       const reqs: ModuleRequest[] = [];
       for (const [module, cfg] of Object.entries(g.rule.modules) as [ModuleName, NonNullable<Rule['modules'][ModuleName]>][]) {
         if (!cfg?.enabled || (module === 'antispam' && personal[i])) continue;
-        const options = moduleOptions(module, g.rule, s);
-        const req = { module, key: configKey(module, options), options };
+        const req = this.request(module, g.rule, s);
         all.set(req.key, req);
         reqs.push(req);
       }
