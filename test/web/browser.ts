@@ -88,12 +88,7 @@ export async function startConsole(o: StartConsoleOptions = {}): Promise<Console
     async newPage(p = {}) {
       const context = await browser.newContext({ baseURL: base, viewport: { width: p.width ?? 1280, height: p.height ?? 800 }, isMobile: p.isMobile ?? false, hasTouch: p.isMobile ?? false, locale: 'en-GB' });
       contexts.push(context);
-      const page = await context.newPage() as ConsolePage;
-      page.problems = [];
-      // The browser logs every 4xx answer as an error; those are expected (401 before sign-in, 400 on a refused
-      // form). Everything else (5xx, CSP violations, React errors) is a problem.
-      page.on('console', (m) => { if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) page.problems.push(`console: ${m.text()}`); });
-      page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
+      const page = watchProblems(await context.newPage());
       // Generous: the suite may run beside other heavy tests; a real failure still shows within the test timeout.
       page.setDefaultTimeout(30_000);
       return page;
@@ -108,6 +103,19 @@ export async function startConsole(o: StartConsoleOptions = {}): Promise<Console
     },
   };
   return h;
+}
+
+/**
+ * Records on `page.problems` the console errors, uncaught page errors and CSP violations. The browser logs every
+ * 4xx answer as an error; those are expected (401 before sign-in, 400 on a refused form). Everything else (5xx,
+ * CSP violations, React errors) is a problem.
+ */
+export function watchProblems(p: Page): ConsolePage {
+  const page = p as ConsolePage;
+  page.problems = [];
+  page.on('console', (m) => { if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) page.problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
+  return page;
 }
 
 /** Fills the sign-in form and submits it. */

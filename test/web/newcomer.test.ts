@@ -21,7 +21,7 @@ import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
 import { eventually, startSink, type Sink } from '../helpers.ts';
 import { ensureConsoleBuilt } from '../../scripts/build-web.ts';
-import { CHROMIUM, CHROMIUM_ARGS, chromiumSkip, changeInitialPassword, NEW_ADMIN_PASSWORD, requireChromium, signIn, type ConsolePage } from './browser.ts';
+import { CHROMIUM, CHROMIUM_ARGS, chromiumSkip, changeInitialPassword, NEW_ADMIN_PASSWORD, requireChromium, signIn, watchProblems } from './browser.ts';
 
 const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -82,10 +82,7 @@ test('from npm start to a relayed, scanned and quarantined message, using only t
   assert.ok(initial, `the first start shows the generated password:\n${output.slice(-2000)}`);
 
   const context = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 800 }, locale: 'en-GB' });
-  const page = await context.newPage() as ConsolePage;
-  page.problems = [];
-  page.on('console', (m) => { if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) page.problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
+  const page = watchProblems(await context.newPage());
   page.setDefaultTimeout(45_000);
 
   // Sign in and change the generated password.
