@@ -10,13 +10,26 @@ function bind(params: ReadonlyArray<unknown>): SQLInputValue[] {
   return params.map((p) => (p === undefined ? null : typeof p === 'boolean' ? (p ? 1 : 0) : (p as SQLInputValue)));
 }
 
+const BUSY_MS = 10_000;
+
 export function openSqlite(path: string): { raw: DatabaseSync; kysely: SqliteDatabase } {
-  const raw = new DatabaseSync(path);
+  const raw = new DatabaseSync(path, { timeout: BUSY_MS });
   // WAL lets the CLI read and write while a node runs; NORMAL keeps commits cheap (the spool file, fsync'd before
   // 250, is the durable record of an accepted message; the store is its index and per-recipient state).
-  // busy_timeout comes first: switching a new file to WAL takes a lock, and two processes opening it at once
-  // (a node and the CLI) otherwise failed at once with "database is locked".
-  raw.exec('PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+  // Switching a new file to WAL takes a lock, and while another process is doing the same (or recovering the WAL
+  // index) SQLite can answer SQLITE_BUSY without calling the busy handler at all, so the switch is retried here
+  // for as long as the busy timeout would have waited (seen in CI with three processes opening one new file).
+  const until = Date.now() + BUSY_MS;
+  for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
+    try {
+      raw.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+      break;
+    } catch (err) {
+      const code = ((err as { errcode?: number }).errcode ?? 0) & 0xff; // extended codes: BUSY_RECOVERY, BUSY_SNAPSHOT…
+      if ((code !== 5 && code !== 6) || Date.now() >= until) { raw.close(); throw err; }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
+    }
+  }
   // Kysely prepares every query it runs; the same few SQL texts repeat on the hot path, so prepared statements
   // are kept (at most 500, oldest dropped first).
   const cache = new Map<string, SqliteStatement>();
