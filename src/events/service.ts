@@ -46,6 +46,10 @@ function parse<T>(schema: z.ZodType<T>, v: unknown): T {
 }
 
 
+/** How long a traffic event may wait for others to share its commit, and how many may wait at most. */
+const TRAFFIC_LINGER_MS = 50;
+const TRAFFIC_BACKLOG = 2000;
+
 export interface EventLogDeps { db: Kysely<Database>; node: string; logger: Logger; clock?: Clock; forwarder?: EventForwarder }
 
 export class EventLog implements SystemEventSink, AuditSink {
@@ -67,12 +71,24 @@ export class EventLog implements SystemEventSink, AuditSink {
     this.forwarder = d.forwarder;
   }
 
-  /** The sink disposition records traffic events through: stored, then forwarded (also when storing failed). */
+  /**
+   * The sink disposition records traffic events through: stored, then forwarded (also when storing failed).
+   * Write-behind: the SMTP reply does not wait for the event's commit; events are written in batches at most
+   * TRAFFIC_LINGER_MS later (reads in this process and Store.close() wait for them; see TrafficEventsRepo.insert).
+   * When the store falls behind (more than TRAFFIC_BACKLOG events waiting) each caller waits for its own commit,
+   * so memory stays bounded and the mail flow slows down with the store instead of racing ahead of it.
+   */
   trafficSink(): TrafficSink {
     return {
       record: async (e: TrafficEvent) => {
-        let id: number | undefined;
-        try { id = await this.traffic.insert(e); } finally { this.forward('traffic', id === undefined ? e : { ...e, id }); }
+        const stored = this.traffic.insert(e, TRAFFIC_LINGER_MS).then(
+          (id) => { this.forward('traffic', { ...e, id }); },
+          (err: unknown) => {
+            this.logger.error({ qid: e.queueId, err: (err as Error).message }, 'traffic event not recorded');
+            this.forward('traffic', e);
+          },
+        );
+        if (this.traffic.backlog > TRAFFIC_BACKLOG) await stored;
       },
     };
   }

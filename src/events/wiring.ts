@@ -39,6 +39,7 @@ export function startEvents(d: { db: Kysely<Database>; node: string; version: st
       stopped = true;
       d.settings.off('change', apply);
       await retention.stop();
+      await log.traffic.flush(); // the write-behind traffic events, before the SIEM queues drain
       await log.system({ type: 'product.stopped', severity: 'info', message: `Moat stopped on node ${d.node}`, details: { version: d.version } });
       await siem.close();
     },

@@ -27,6 +27,16 @@ const pgTypes = {
   },
 };
 
+/** Work a store's writers still hold in memory (write-behind), done before the store closes. */
+const closing = new WeakMap<object, (() => Promise<void>)[]>();
+
+/** Registers `fn` to run (and be awaited) when the store whose Kysely instance is `db` closes. */
+export function beforeClose(db: object, fn: () => Promise<void>): void {
+  const list = closing.get(db) ?? [];
+  list.push(fn);
+  closing.set(db, list);
+}
+
 export function describeUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
@@ -75,5 +85,11 @@ export async function openStore(url: string, opts: { migrate?: boolean } = {}): 
       throw err;
     }
   }
-  return { db, dialect, close: () => db.destroy() };
+  return {
+    db, dialect,
+    close: async () => {
+      for (const fn of closing.get(db) ?? []) await fn().catch(() => {});
+      await db.destroy();
+    },
+  };
 }

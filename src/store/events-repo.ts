@@ -7,6 +7,7 @@
  */
 import { type ExpressionBuilder, type Expression, type Kysely, type SqlBool, sql } from 'kysely';
 import type { Database } from './schema.ts';
+import { beforeClose } from './db.ts';
 import type { TrafficEvent, TrafficSink } from '../disposition/intake.ts';
 import { recipientKey } from './events-migration.ts';
 import { likeEscape, keysetPages, parsePage, toPage, type Page, type PageResult, type TrafficFilter } from '../events/query.ts';
@@ -67,31 +68,49 @@ function conditions(eb: EB, f: TrafficFilter): Expression<SqlBool>[] {
 /** Events written in one transaction at most (a burst beyond it takes several). */
 const EVENT_BATCH = 200;
 
-export class TrafficEventsRepo implements TrafficSink {
+interface Waiting { e: TrafficEvent; resolve: (id: number) => void; reject: (err: unknown) => void; lazy: boolean }
+
+/**
+ * The writer of one store's traffic events, shared by every TrafficEventsRepo on that Kysely instance (so a
+ * reader anywhere in the process can wait for what is still queued) and flushed by Store.close().
+ */
+class EventWriter {
   private readonly db: Kysely<Database>;
-  constructor(db: Kysely<Database>) { this.db = db; }
+  private pending: Waiting[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private draining: Promise<void> | undefined;
 
-  /** Events waiting for the next write, with what their callers wait on. */
-  private pending: { e: TrafficEvent; resolve: (id: number) => void; reject: (err: unknown) => void }[] = [];
-  private writing = false;
+  constructor(db: Kysely<Database>) {
+    this.db = db;
+    beforeClose(db, () => this.flush());
+  }
 
-  /** Stores one event with its recipient and status rows; see insert. */
-  async record(e: TrafficEvent): Promise<void> { await this.insert(e); }
+  get backlog(): number { return this.pending.length; }
 
-  /**
-   * Stores one event; resolves to its id once it is committed. Events that arrive while a write is running go
-   * together into the next one (group commit: one transaction and one insert per child table for the whole
-   * batch), so a busy node pays a commit per batch rather than per message. A batch that fails is retried one
-   * event at a time, so one bad event does not take the others with it.
-   */
-  insert(e: TrafficEvent): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      this.pending.push({ e, resolve, reject });
-      if (!this.writing) { this.writing = true; setImmediate(() => void this.drain()); }
-    });
+  add(w: Waiting, lingerMs: number): void {
+    this.pending.push(w);
+    if (this.draining) return; // the running drain takes it
+    if (!w.lazy || this.pending.length >= EVENT_BATCH) { this.start(); return; }
+    this.timer ??= setTimeout(() => this.start(), lingerMs);
+  }
+
+  /** Resolves once every event queued so far is written (or has failed). */
+  async flush(): Promise<void> {
+    while (this.pending.length || this.draining) {
+      if (!this.draining) this.start();
+      await this.draining;
+    }
+  }
+
+  private start(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.draining ??= this.drain().finally(() => { this.draining = undefined; });
   }
 
   private async drain(): Promise<void> {
+    // A drain started for an eager event (or a flush) takes every event waiting, lazy ones too.
+    await new Promise<void>((r) => setImmediate(r));
     while (this.pending.length) {
       const batch = this.pending.splice(0, EVENT_BATCH);
       try {
@@ -102,7 +121,6 @@ export class TrafficEventsRepo implements TrafficSink {
         for (const b of batch) await this.insertBatch([b.e]).then(([id]) => b.resolve(id), b.reject);
       }
     }
-    this.writing = false;
   }
 
   private insertBatch(events: TrafficEvent[]): Promise<number[]> {
@@ -127,9 +145,48 @@ export class TrafficEventsRepo implements TrafficSink {
       return ids;
     });
   }
+}
+
+const writers = new WeakMap<Kysely<Database>, EventWriter>();
+
+export class TrafficEventsRepo implements TrafficSink {
+  private readonly db: Kysely<Database>;
+  private readonly writer: EventWriter;
+  constructor(db: Kysely<Database>) {
+    this.db = db;
+    let w = writers.get(db);
+    if (!w) writers.set(db, (w = new EventWriter(db)));
+    this.writer = w;
+  }
+
+  /** Stores one event with its recipient and status rows; see insert. */
+  async record(e: TrafficEvent): Promise<void> { await this.insert(e); }
+
+  /**
+   * Stores one event; resolves to its id once it is committed. Events that arrive while a write is running go
+   * together into the next one (group commit: one transaction and one insert per child table for the whole
+   * batch), so a busy node pays a commit per batch rather than per message. A batch that fails is retried one
+   * event at a time, so one bad event does not take the others with it.
+   *
+   * `lingerMs` (write-behind, used by the event log for the SMTP path): the write may wait that long for more
+   * events to join it. A busy gateway then commits a few dozen events at once instead of one or two, and each
+   * index page is written once per batch rather than once per event (measured: the event write was the largest
+   * cost scanning added to the SMTP thread). Every read below waits for queued events first, and so does
+   * Store.close(), so a reader in this process never misses an event that was handed over.
+   */
+  insert(e: TrafficEvent, lingerMs = 0): Promise<number> {
+    return new Promise<number>((resolve, reject) => this.writer.add({ e, resolve, reject, lazy: lingerMs > 0 }, lingerMs));
+  }
+
+  /** Events handed over and not yet written. */
+  get backlog(): number { return this.writer.backlog; }
+
+  /** Waits until every event handed over so far is written. */
+  flush(): Promise<void> { return this.writer.flush(); }
 
   /** Newest first. */
   async recent(limit = 100, queueId?: string): Promise<TrafficEvent[]> {
+    await this.flush();
     let q = this.db.selectFrom('traffic_events').selectAll().orderBy('id', 'desc').limit(limit);
     if (queueId) q = q.where('queue_id', '=', queueId);
     const rows = await q.execute();
@@ -145,6 +202,7 @@ export class TrafficEventsRepo implements TrafficSink {
   }
 
   async count(f: TrafficFilter = {}): Promise<number> {
+    await this.flush();
     const cs = (eb: EB) => conditions(eb, f);
     let q = this.db.selectFrom('traffic_events').select((eb) => eb.fn.countAll().as('n'));
     q = q.where((eb) => eb.and(cs(eb)));
@@ -153,6 +211,7 @@ export class TrafficEventsRepo implements TrafficSink {
 
   async get(id: number): Promise<StoredTrafficEvent | null> {
     if (!Number.isSafeInteger(id)) return null;
+    await this.flush();
     const r = await this.db.selectFrom('traffic_events').selectAll().where('id', '=', id).executeTakeFirst();
     return r ? fromRow(r as Row) : null;
   }
@@ -163,6 +222,7 @@ export class TrafficEventsRepo implements TrafficSink {
   }
 
   private async pageRows(f: TrafficFilter, n: number, before?: number): Promise<StoredTrafficEvent[]> {
+    await this.flush();
     let q = this.db.selectFrom('traffic_events').selectAll().orderBy('id', 'desc').limit(n);
     q = q.where((eb) => {
       const cs = conditions(eb, f);

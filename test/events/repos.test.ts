@@ -136,6 +136,48 @@ for (const target of [sqliteTarget('moat-events-'), postgresTarget()]) {
       await store.db.deleteFrom('traffic_events').where('id', 'in', got).execute();
     });
 
+    test('the SMTP path does not wait for its event: written in one batch later, seen by every reader in the process', async () => {
+      const sink = log.trafficSink();
+      const burst = Array.from({ length: 30 }, (_, k) => traffic(2000 + k, { queueId: `W${String(k).padStart(15, '0')}` }));
+      for (const e of burst) await sink.record(e);
+      // Every record() has returned and nothing is committed yet: they wait together for one write.
+      const raw = () => store.db.selectFrom('traffic_events').select('id').where('queue_id', 'like', 'W%').execute();
+      assert.equal(log.traffic.backlog, burst.length);
+      assert.equal((await raw()).length, 0);
+      // Another repository on the same store (as the tests' helpers and the API use) waits for them when it reads.
+      const seen = await new TrafficEventsRepo(store.db).list({ queueId: burst[7].queueId });
+      assert.equal(seen.items.length, 1);
+      assert.equal(log.traffic.backlog, 0);
+      assert.equal((await raw()).length, burst.length);
+      await store.db.deleteFrom('traffic_events').where('queue_id', 'like', 'W%').execute();
+    });
+
+    test('a store that falls behind makes the SMTP path wait for its own commit (bounded backlog)', async () => {
+      const sink = log.trafficSink();
+      const many = Array.from({ length: 2001 }, (_, k) => traffic(3000 + k, { queueId: `B${String(k).padStart(15, '0')}` }));
+      const done = many.map((e) => sink.record(e));
+      await done[done.length - 1];
+      // The last one was handed over with more than 2,000 waiting: it returned only once it was committed.
+      const last = await store.db.selectFrom('traffic_events').select('id').where('queue_id', '=', many[2000].queueId).execute();
+      assert.equal(last.length, 1);
+      await Promise.all(done);
+      await log.traffic.flush();
+      await store.db.deleteFrom('traffic_events').where('queue_id', 'like', 'B%').execute();
+    });
+
+    test('a traffic event that cannot be written is logged once it fails; the others of its batch are kept', async () => {
+      const sink = log.trafficSink();
+      const good = traffic(4000, { queueId: 'G000000000000001' });
+      const bad = { ...traffic(4001), queueId: 'G000000000000002', modules: { antispam: { status: null } } } as unknown as TrafficEvent;
+      await sink.record(good);
+      await sink.record(bad); // returns: the failure comes later, in the write
+      await log.traffic.flush();
+      assert.ok(log1.lines.some((l) => l.msg === 'traffic event not recorded' && l.qid === 'G000000000000002'));
+      const kept = await store.db.selectFrom('traffic_events').select('queue_id').where('queue_id', 'like', 'G%').execute();
+      assert.deepEqual(kept.map((r) => r.queue_id), ['G000000000000001']);
+      await store.db.deleteFrom('traffic_events').where('queue_id', 'like', 'G%').execute();
+    });
+
     test('hostile filters and pages are refused with the field named', async () => {
       await assert.rejects(log.listTraffic({ nope: 1 }), (e: unknown) => e instanceof EventQueryError && e.problems[0] === 'nope: unknown field');
       await assert.rejects(log.listTraffic({ from: 'yesterday-ish' }), (e: unknown) => e instanceof EventQueryError && /^from/.test(e.problems[0]));
@@ -234,3 +276,22 @@ for (const target of [sqliteTarget('moat-events-'), postgresTarget()]) {
     });
   });
 }
+
+test('closing the store writes the traffic events still waiting for their batch', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'moat-events-close-'));
+  try {
+    const url = `sqlite:${join(dir, 'moat.db')}`;
+    const first = await openStore(url);
+    const sink = new EventLog({ db: first.db, node: 'n1', logger: pino({ level: 'silent' }) }).trafficSink();
+    for (let i = 0; i < 5; i++) await sink.record(traffic(i));
+    await first.close();
+    const again = await openStore(url);
+    try {
+      const n = await again.db.selectFrom('traffic_events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      assert.equal(Number(n.n), 5);
+    } finally { await again.close(); }
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
