@@ -48,7 +48,7 @@ export async function scanMessage(req: ScanRequest): Promise<ScanResult> {
   const started = performance.now();
   const deadline = AbortSignal.timeout(Math.max(1, req.deadlineMs));
   // 64 KiB reads: most mail is a few KB, and a 256 KiB buffer per message was the largest single cost measured.
-  const source = 'data' in req.source ? Buffer.from(req.source.data) : createReadStream(req.source.path, { start: req.source.offset, highWaterMark: 64 * 1024 });
+  const source = 'data' in req.source ? Buffer.from(req.source.data.buffer, req.source.data.byteOffset, req.source.data.byteLength) : createReadStream(req.source.path, { start: req.source.offset, highWaterMark: 64 * 1024 });
   const model = await buildModel(source, req.envelope, { ...req.limits, tempDir: req.limits?.tempDir ?? TMP, signal: deadline });
   model.raw = rawReader(req.source);
   if (req.context) model.context = req.context;

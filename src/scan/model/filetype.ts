@@ -61,9 +61,16 @@ export async function identify(content: Content, _size: number): Promise<Identif
   }
 }
 
+/** Whether `h` holds `bytes` (a latin1 string or byte values) at `off`; compared in place (called dozens of times per part). */
 const at = (h: Buffer, off: number, bytes: string | number[]) => {
-  const b = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : Buffer.from(bytes);
-  return h.length >= off + b.length && h.subarray(off, off + b.length).equals(b);
+  const n = bytes.length;
+  if (h.length < off + n) return false;
+  if (typeof bytes === 'string') {
+    for (let i = 0; i < n; i++) if (h[off + i] !== (bytes.charCodeAt(i) & 0xff)) return false;
+  } else {
+    for (let i = 0; i < n; i++) if (h[off + i] !== bytes[i]) return false;
+  }
+  return true;
 };
 
 async function identifySource(src: ByteSource): Promise<Identified> {

@@ -144,82 +144,97 @@ function message(text: string): TextKind | undefined {
 }
 
 type Test = RegExp | ((text: string) => boolean);
-type Marker = Test | [Test, number];
+/**
+ * A marker: its test, its weight, and the literals (lowercase, `|`-separated; `^x` = the text starts with x) of
+ * which every match contains at least one. The literals are checked first, on the lowercased text, with one
+ * native substring search each: prose and most mail carry none of them, so the regular expressions, which cost
+ * a pass over up to 64 KiB each, mostly do not run (this classification was the largest cost of parsing a
+ * plain-text message). test/scan/textkind-markers.test.ts checks that no literal list excludes a match.
+ */
+interface Marker { test: Test; weight: number; need: string[] }
+const m = (test: Test, need: string, weight = 1): Marker => ({ test, weight, need: need.split('|') });
 
-/** Each marker counts once (weight 1 unless given); a language wins at a score of 3. */
-const LANGUAGES: { label: string; markers: Marker[] }[] = [
+/** Each marker counts once; a language wins at a score of 3. */
+export const LANGUAGES: { label: string; markers: Marker[] }[] = [
   {
     label: 'bat',
     markers: [
-      [echoFirst, 3],
-      /%~(?:[a-z]{0,6})[0-9]/i,
-      /^[ \t]*setlocal\b/im,
-      /^[ \t]*goto\s+:?[\w.]+[ \t]*\r?$/im,
-      /^[ \t]*if\s+(?:\/i\s+)?(?:not\s+)?(?:exist|errorlevel|defined)\b/im,
-      /^[ \t]*set\s+\/[ap]\s/im,
-      /^[ \t]*call\s+:\w+/im,
-      /^:[A-Za-z_][\w.-]*[ \t]*\r?$/m,
-      /%(?:comspec|temp|appdata|userprofile|systemroot|windir)%/i,
-      /^[ \t]*(?:start|del|copy|move|mkdir|rmdir)\s+\/[a-z]\b/im,
+      m(echoFirst, 'echo', 3),
+      m(/%~(?:[a-z]{0,6})[0-9]/i, '%~'),
+      m(/^[ \t]*setlocal\b/im, 'setlocal'),
+      m(/^[ \t]*goto\s+:?[\w.]+[ \t]*\r?$/im, 'goto'),
+      m(/^[ \t]*if\s+(?:\/i\s+)?(?:not\s+)?(?:exist|errorlevel|defined)\b/im, 'exist|errorlevel|defined'),
+      m(/^[ \t]*set\s+\/[ap]\s/im, 'set'),
+      m(/^[ \t]*call\s+:\w+/im, 'call'),
+      m(/^:[A-Za-z_][\w.-]*[ \t]*\r?$/m, '^:|\n:|\r:|\u2028:|\u2029:'),
+      m(/%(?:comspec|temp|appdata|userprofile|systemroot|windir)%/i, '%comspec%|%temp%|%appdata%|%userprofile%|%systemroot%|%windir%'),
+      m(/^[ \t]*(?:start|del|copy|move|mkdir|rmdir)\s+\/[a-z]\b/im, 'start|del|copy|move|mkdir|rmdir'),
     ],
   },
   {
     label: 'ps1',
     markers: [
-      [/\[CmdletBinding\(/i, 3],
-      [/^#Requires\s+-/im, 3],
-      /^[ \t]*param\s*\(/im,
-      /\$(?:PSScriptRoot|PSVersionTable|PSCommandPath|ExecutionContext)\b/i,
-      /\$env:[A-Za-z_]/i,
-      /-ExecutionPolicy\s+(?:Bypass|Unrestricted)/i,
-      /\[(?:System\.)?(?:Convert|Text\.Encoding|Reflection\.Assembly|IO\.File|Net\.WebClient)\]::/i,
-      /\b(?:IEX|Invoke-Expression)\b/i,
-      /\b(?:Invoke-WebRequest|Invoke-RestMethod|Start-BitsTransfer)\b/i,
-      /\bNew-Object\s+(?:-TypeName\s+)?(?:System\.|Net\.|IO\.|-ComObject)/i,
-      /\b(?:Get|Set|Remove|Add|Start|Stop)-(?:ChildItem|Content|Item|ItemProperty|Process|Service|Type|MpPreference)\b/i,
-      /\|\s*(?:ForEach-Object|Where-Object|Out-Null|Select-Object)\b/i,
-      /\bWrite-(?:Host|Output|Verbose)\b/i,
-      /^[ \t]*function\s+[A-Za-z]+-[A-Za-z]+\s*(?:\{|\()/im,
+      m(/\[CmdletBinding\(/i, '[cmdletbinding(', 3),
+      m(/^#Requires\s+-/im, '#requires', 3),
+      m(/^[ \t]*param\s*\(/im, 'param'),
+      m(/\$(?:PSScriptRoot|PSVersionTable|PSCommandPath|ExecutionContext)\b/i, '$psscriptroot|$psversiontable|$pscommandpath|$executioncontext'),
+      m(/\$env:[A-Za-z_]/i, '$env:'),
+      m(/-ExecutionPolicy\s+(?:Bypass|Unrestricted)/i, '-executionpolicy'),
+      m(/\[(?:System\.)?(?:Convert|Text\.Encoding|Reflection\.Assembly|IO\.File|Net\.WebClient)\]::/i, ']::'),
+      m(/\b(?:IEX|Invoke-Expression)\b/i, 'iex|invoke-expression'),
+      m(/\b(?:Invoke-WebRequest|Invoke-RestMethod|Start-BitsTransfer)\b/i, 'invoke-webrequest|invoke-restmethod|start-bitstransfer'),
+      m(/\bNew-Object\s+(?:-TypeName\s+)?(?:System\.|Net\.|IO\.|-ComObject)/i, 'new-object'),
+      m(/\b(?:Get|Set|Remove|Add|Start|Stop)-(?:ChildItem|Content|Item|ItemProperty|Process|Service|Type|MpPreference)\b/i, 'get-|set-|remove-|add-|start-|stop-'),
+      m(/\|\s*(?:ForEach-Object|Where-Object|Out-Null|Select-Object)\b/i, 'foreach-object|where-object|out-null|select-object'),
+      m(/\bWrite-(?:Host|Output|Verbose)\b/i, 'write-'),
+      m(/^[ \t]*function\s+[A-Za-z]+-[A-Za-z]+\s*(?:\{|\()/im, 'function'),
     ],
   },
   {
     label: 'vbs',
     markers: [
-      [/\bCreateObject\s*\(\s*"(?:WScript\.Shell|Scripting\.FileSystemObject|Shell\.Application|MSXML2\.[\w.]+|Microsoft\.XMLHTTP|ADODB\.Stream|WinHttp\.[\w.]+)"/i, 2],
-      /\bWScript\.(?:Echo|Sleep|Quit|Arguments|ScriptFullName|CreateObject)\b/i,
-      /^[ \t]*Option\s+Explicit[ \t]*\r?$/im,
-      /^[ \t]*On\s+Error\s+Resume\s+Next[ \t]*\r?$/im,
-      /^[ \t]*Dim\s+\w+(?:\s*,\s*\w+)*[ \t]*\r?$/im,
-      /^[ \t]*End\s+(?:Sub|Function|If)[ \t]*\r?$/im,
-      /^[ \t]*Set\s+\w+\s*=\s*(?:CreateObject|GetObject|Nothing|\w+\.)/im,
-      /\bExecute(?:Global)?\s*[("]/i,
-      /\bChrW?\(\d+\)\s*&/i,
+      m(/\bCreateObject\s*\(\s*"(?:WScript\.Shell|Scripting\.FileSystemObject|Shell\.Application|MSXML2\.[\w.]+|Microsoft\.XMLHTTP|ADODB\.Stream|WinHttp\.[\w.]+)"/i, 'createobject', 2),
+      m(/\bWScript\.(?:Echo|Sleep|Quit|Arguments|ScriptFullName|CreateObject)\b/i, 'wscript.'),
+      m(/^[ \t]*Option\s+Explicit[ \t]*\r?$/im, 'explicit'),
+      m(/^[ \t]*On\s+Error\s+Resume\s+Next[ \t]*\r?$/im, 'resume'),
+      m(/^[ \t]*Dim\s+\w+(?:\s*,\s*\w+)*[ \t]*\r?$/im, 'dim'),
+      m(/^[ \t]*End\s+(?:Sub|Function|If)[ \t]*\r?$/im, 'end'),
+      m(/^[ \t]*Set\s+\w+\s*=\s*(?:CreateObject|GetObject|Nothing|\w+\.)/im, 'set'),
+      m(/\bExecute(?:Global)?\s*[("]/i, 'execute'),
+      m(/\bChrW?\(\d+\)\s*&/i, 'chr'),
     ],
   },
   {
     label: 'js',
     markers: [
-      [/\bnew\s+ActiveXObject\s*\(/, 3],
-      /\bWScript\.(?:CreateObject|Shell|Echo|Sleep|ScriptFullName)\b/,
-      /\bvar\s+[A-Za-z_$][\w$]*\s*=/,
-      /\b(?:let|const)\s+[A-Za-z_$][\w$]*\s*=/,
-      /\bfunction\s*[A-Za-z_$]?[\w$]*\s*\([^)\n]*\)\s*\{/,
-      /\beval\s*\(/,
-      /String\.fromCharCode\s*\(/,
-      /\bdocument\.(?:write|createElement|getElementById)\s*\(/,
-      /\b(?:window|document)\.location\b/,
-      /\brequire\s*\(\s*['"]/,
-      /\b(?:atob|unescape|decodeURIComponent)\s*\(/,
-      /\)\s*=>\s*\{/,
+      m(/\bnew\s+ActiveXObject\s*\(/, 'activexobject', 3),
+      m(/\bWScript\.(?:CreateObject|Shell|Echo|Sleep|ScriptFullName)\b/, 'wscript.'),
+      m(/\bvar\s+[A-Za-z_$][\w$]*\s*=/, 'var'),
+      m(/\b(?:let|const)\s+[A-Za-z_$][\w$]*\s*=/, 'let|const'),
+      m(/\bfunction\s*[A-Za-z_$]?[\w$]*\s*\([^)\n]*\)\s*\{/, 'function'),
+      m(/\beval\s*\(/, 'eval'),
+      m(/String\.fromCharCode\s*\(/, 'string.fromcharcode'),
+      m(/\bdocument\.(?:write|createElement|getElementById)\s*\(/, 'document.'),
+      m(/\b(?:window|document)\.location\b/, '.location'),
+      m(/\brequire\s*\(\s*['"]/, 'require'),
+      m(/\b(?:atob|unescape|decodeURIComponent)\s*\(/, 'atob|unescape|decodeuricomponent'),
+      m(/\)\s*=>\s*\{/, '=>'),
     ],
   },
 ];
 
-function score(text: string, markers: Marker[]): number {
+/** Whether `lower` (the lowercased text) holds one of a marker's literals. */
+function mayMatch(lower: string, need: string[]): boolean {
+  for (const n of need) if (n.charCodeAt(0) === 0x5e /* ^ */ ? lower.startsWith(n.slice(1)) : lower.includes(n)) return true;
+  return false;
+}
+
+/** A language's score; `lower` (the text lowercased) lets markers whose literals are absent be skipped. */
+export function score(text: string, markers: Marker[], lower: string | null = text.toLowerCase()): number {
   let total = 0;
-  for (const m of markers) {
-    const [t, w] = Array.isArray(m) ? m : [m, 1];
-    if (typeof t === 'function' ? t(text) : t.test(text)) total += w;
+  for (const mk of markers) {
+    if (lower !== null && !mayMatch(lower, mk.need)) continue;
+    if (typeof mk.test === 'function' ? mk.test(text) : mk.test.test(text)) total += mk.weight;
   }
   return total;
 }
@@ -256,8 +271,9 @@ function script(text: string): TextKind | undefined {
   if (/^\s*(?:Windows Registry Editor Version 5\.00|REGEDIT4)\s*$/m.test(sample.slice(0, 200))) return { category: 'script', label: 'reg' };
   if (sample.startsWith('#@~^')) return { category: 'script', label: 'encoded_script' };
   let best: { label: string; score: number } | undefined;
+  const lower = sample.toLowerCase();
   for (const lang of LANGUAGES) {
-    const s = score(sample, lang.markers);
+    const s = score(sample, lang.markers, lower);
     if (s >= 3 && (!best || s > best.score)) best = { label: lang.label, score: s };
   }
   if (!best) return undefined;
