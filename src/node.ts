@@ -116,7 +116,7 @@ export async function startNode(boot: Bootstrap, opts: NodeOptions = {}): Promis
     const learnTimer = setInterval(() => void syncLearned(), 5000);
     learnTimer.unref();
     cleanups.unshift(async () => clearInterval(learnTimer));
-    const scanPool = new ScanPool({ workerData: { antispamClassifier: model.shared } });
+    const scanPool = new ScanPool({ threads: boot.scanThreads, workerData: { antispamClassifier: model.shared } });
     cleanups.unshift(() => scanPool.close());
     // Statistics and metrics: counts traffic events (monitor.trafficSink) and times scans (monitor.scanning).
     const monitor = new Monitor({ node: boot.node, version: VERSION, db: store.db, logger, clock, settings });

@@ -4,7 +4,13 @@
  * start. Read from `moat.yaml` (or `--config FILE`, or `MOAT_CONFIG`), then overridden by environment variables:
  * MOAT_NODE_NAME, MOAT_DATA_DIR, MOAT_DATABASE_URL, MOAT_SMTP_LISTEN, MOAT_SUBMISSION_LISTEN,
  * MOAT_SUBMISSIONS_LISTEN, MOAT_HTTP_LISTEN
- * (`host:port`), MOAT_LOG_LEVEL, MOAT_BACKUP_KEY. Everything else lives in the settings document in the store.
+ * (`host:port`), MOAT_LOG_LEVEL, MOAT_BACKUP_KEY, MOAT_SCAN_THREADS. Everything else lives in the settings
+ * document in the store.
+ *
+ * `scanThreads` (MOAT_SCAN_THREADS): worker threads that scan mail for this node; by default one fewer than the
+ * machine's cores (at least one), because the SMTP thread needs a core of its own: measured on 2 cores, one scan
+ * thread relays scanned mail 8–12 % faster than two (fewer thread wake-ups and less contention; also with
+ * 100 KiB messages). A machine property, so per node and not in the shared settings.
  *
  * `backupKey` (MOAT_BACKUP_KEY): 32 random bytes in base64 (e.g. `openssl rand -base64 32`) that encrypt the
  * Backup's message contents at rest (AES-256-GCM, src/backup/crypto.ts). A secret: never logged; every node of a
@@ -15,7 +21,7 @@
  * changed at first sign-in (docs/accounts.md). Never logged; ignored once the account exists.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { resolve, dirname, isAbsolute } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
@@ -50,6 +56,8 @@ const bootstrapSchema = z.object({
     'must be 32 bytes in base64 (openssl rand -base64 32)').optional(),
   /** Password of the built-in admin account at its creation (first start). */
   adminPassword: z.string().min(12, 'must be at least 12 characters').max(1024).refine((p) => p.toLowerCase() !== 'admin', 'must not be the user name').optional(),
+  /** Scan worker threads of this node (default: cores − 1, at least 1). */
+  scanThreads: z.coerce.number().int().min(1).max(256).optional(),
   /** Settings applied when the store has none yet (first start). */
   settings: z.unknown().optional(),
 }).strict();
@@ -65,6 +73,8 @@ export interface Bootstrap {
   backupKey: Buffer | null;
   /** Password for the built-in admin account when it is first created, or null (generated and printed once). */
   adminPassword?: string | null;
+  /** Scan worker threads for the SMTP path. */
+  scanThreads: number;
   /** The file read, if any. */
   configFile: string | null;
 }
@@ -97,6 +107,7 @@ export function loadBootstrap(explicit?: string, env: NodeJS.ProcessEnv = proces
   if (env.MOAT_LOG_LEVEL) merged.logLevel = env.MOAT_LOG_LEVEL;
   if (env.MOAT_BACKUP_KEY) merged.backupKey = env.MOAT_BACKUP_KEY;
   if (env.MOAT_ADMIN_PASSWORD) merged.adminPassword = env.MOAT_ADMIN_PASSWORD;
+  if (env.MOAT_SCAN_THREADS) merged.scanThreads = env.MOAT_SCAN_THREADS;
   const parsed = bootstrapSchema.safeParse(merged);
   if (!parsed.success) throw new ConfigError(`invalid bootstrap configuration${file ? ` in ${file}` : ''}: ${formatIssues(parsed.error).join('; ')}`);
   const c = parsed.data;
@@ -117,6 +128,7 @@ export function loadBootstrap(explicit?: string, env: NodeJS.ProcessEnv = proces
     settingsSeed: c.settings,
     backupKey: c.backupKey ? Buffer.from(c.backupKey, 'base64') : null,
     adminPassword: c.adminPassword ?? null,
+    scanThreads: c.scanThreads ?? Math.max(1, availableParallelism() - 1),
     configFile: file ? resolve(file) : null,
   };
 }

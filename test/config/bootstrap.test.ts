@@ -5,7 +5,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadBootstrap, parseListen, ConfigError } from '../../src/config/bootstrap.ts';
 
@@ -56,6 +56,13 @@ describe('bootstrap config', () => {
     assert.equal(b.logLevel, 'info');
     assert.equal(b.settingsSeed, undefined);
     assert.match(b.node, /^[A-Za-z0-9._-]{1,64}$/);
+    // One core is left to the SMTP thread.
+    assert.equal(b.scanThreads, Math.max(1, availableParallelism() - 1));
+  });
+
+  test('scanThreads from the file or MOAT_SCAN_THREADS (the environment wins)', () => {
+    assert.equal(loadBootstrap(file('threads.yaml', 'scanThreads: 3\n'), {}).scanThreads, 3);
+    assert.equal(loadBootstrap(file('threads.yaml', 'scanThreads: 3\n'), { MOAT_SCAN_THREADS: '5' }).scanThreads, 5);
   });
 
   test('no config file at all (cwd has no moat.yaml): defaults relative to the cwd', () => {
@@ -122,6 +129,8 @@ describe('bootstrap config', () => {
       ['dataDr: ./x\n', {}, /Unrecognized key.*dataDr/],
       ['logLevel: loud\n', {}, /logLevel: /],
       ['node: "bad name!"\n', {}, /node: letters, digits/],
+      ['scanThreads: 0\n', {}, /scanThreads: /],
+      ['', { MOAT_SCAN_THREADS: 'many' }, /scanThreads: /],
       ['', { MOAT_SMTP_LISTEN: 'nope' }, /listen\.smtp: expected host:port/],
       ['', { MOAT_HTTP_LISTEN: '1.2.3.4' }, /listen\.http: expected host:port/],
     ];
