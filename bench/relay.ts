@@ -42,6 +42,7 @@
  *   env BENCH_NODE_TOOLS=1  use the built-in Node sink/source even if smtp-sink/smtp-source exist
  *   env BENCH_KEEP_TMP=1    keep the temp directory (Moat log, Postfix maillog) for inspection
  *   env BENCH_MOAT_PROF=DIR run Moat under --cpu-prof, one .cpuprofile per thread written to DIR
+ *   env BENCH_MOAT_ARGS="…" extra Node/V8 flags for the Moat process (experiments: GC flags and the like)
  *
  * Limits
  *   - The load generator, the sink and the system under test share the machine (2 cores here), so
@@ -812,7 +813,7 @@ async function runMoat(cfg: Config, tools: Tools, dir: string, scan: boolean): P
     // Spawning it directly, with no wrapper, makes moat.pid the Moat process for the RSS reading.
     // detached: Moat gets its own process group, so we can also reap any children it spawns.
     moat = track(
-      spawn(process.execPath, [...(process.env.BENCH_MOAT_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_MOAT_PROF}`] : []), 'src/main.ts', 'start', '--config', configPath], {
+      spawn(process.execPath, [...(process.env.BENCH_MOAT_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_MOAT_PROF}`] : []), ...(process.env.BENCH_MOAT_ARGS?.split(' ').filter(Boolean) ?? []), 'src/main.ts', 'start', '--config', configPath], {
         cwd: REPO_ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
