@@ -80,6 +80,8 @@ export const DEFAULT_RECIPIENT = 'postmaster@localhost';
 
 /** Bytes read from the top of a file to find its header fields (defaults for the envelope). */
 const HEAD_BYTES = 64 * 1024;
+/** A file up to this size is read once, whole, and scanned from memory (the SMTP path's in-memory limit). */
+const WHOLE_BYTES = 128 * 1024;
 
 /** Module entry of a printed line. */
 interface ModuleLine {
@@ -265,13 +267,23 @@ async function expand(arg: string, stdin: NodeJS.ReadableStream): Promise<Input[
 }
 
 /** The first bytes of a file (to find its header fields); also proves it can be read. */
-async function readHead(path: string): Promise<Buffer> {
+/**
+ * The start of a file: its first HEAD_BYTES for the envelope, and the whole content when the file is at most
+ * WHOLE_BYTES (most mail), so the scan works on those bytes instead of opening the file again (in a worker
+ * thread: open, stat, read, close cost more than parsing a small message on some file systems).
+ */
+async function readStart(path: string): Promise<{ head: Buffer; whole: Uint8Array | null }> {
   let fh;
   try { fh = await open(path, 'r'); } catch (err) { throw new InputError(`${path}: ${reason(err)}`); }
   try {
-    const buf = Buffer.allocUnsafe(HEAD_BYTES);
-    const { bytesRead } = await fh.read(buf, 0, HEAD_BYTES, 0);
-    return buf.subarray(0, bytesRead);
+    const buf = Buffer.allocUnsafeSlow(WHOLE_BYTES + 1);
+    let n = 0;
+    for (let r; n < buf.length && (r = (await fh.read(buf, n, buf.length - n, n)).bytesRead) > 0;) n += r;
+    if (n > WHOLE_BYTES) return { head: buf.subarray(0, HEAD_BYTES), whole: null };
+    // Its own exact-size memory: a view of a bigger buffer would send all of it to the worker.
+    const whole = new Uint8Array(n);
+    whole.set(buf.subarray(0, n));
+    return { head: Buffer.from(whole.buffer, 0, Math.min(n, HEAD_BYTES)), whole };
   } catch (err) {
     throw new InputError(`${path}: ${reason(err)}`);
   } finally {
@@ -354,7 +366,11 @@ export async function scanCommand(given: ScanCommandOptions, boot: Bootstrap, io
   /** One input → its output line (null when it could not be read: named in `failed`). */
   const scanOne = async (input: Input): Promise<string | null> => {
     let head: Buffer;
-    try { head = 'data' in input ? input.data.subarray(0, HEAD_BYTES) : await readHead(input.path); } catch (err) {
+    let data: Uint8Array | null;
+    try {
+      if ('data' in input) ({ head, data } = { head: input.data.subarray(0, HEAD_BYTES), data: input.data });
+      else ({ head, whole: data } = await readStart(input.path));
+    } catch (err) {
       if (!(err instanceof InputError)) throw err;
       failed.push(err.message);
       return null;
@@ -363,7 +379,7 @@ export async function scanCommand(given: ScanCommandOptions, boot: Bootstrap, io
     const envelope = envelopeFor(head.subarray(skip), o);
     const p = plan(ctx, envelope, o.allModules);
     const req: ScanRequest = {
-      source: 'data' in input ? { data: input.data.subarray(skip) } : { path: input.path, offset: skip },
+      source: data ? { data: data.subarray(skip) } : { path: (input as { path: string }).path, offset: skip },
       envelope,
       modules: p.all,
       deadlineMs: s.scan.maxScanTime * 1000,
