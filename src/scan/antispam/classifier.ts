@@ -421,6 +421,8 @@ export interface CalibratedTraining {
   classifier: Classifier;
   /** Cross-validation summary (also stored in the model's `training` metadata). */
   crossValidation: Record<string, unknown>;
+  /** Out-of-fold raw scores of the examples (the calibration's input), for stacking experiments (scripts/antispam-cv.ts). */
+  outOfFold: number[];
 }
 
 /**
@@ -444,7 +446,7 @@ export function trainCalibrated(examples: readonly Example[], options: Partial<T
   });
   const crossValidation = { folds, outOfFold: perGroup, note: 'classifier points alone; flagged = points >= 50 (probable_spam or spam)' };
   const classifier = trainClassifier(examples, o, calibration, DEFAULT_ANCHORS, { ...training, examples: examples.length, crossValidation });
-  return { classifier, crossValidation };
+  return { classifier, crossValidation, outOfFold: oof };
 }
 
 // ---- model file ----

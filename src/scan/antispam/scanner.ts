@@ -201,6 +201,6 @@ export async function createAntispamScanner(options: AntispamOptions = {}, deps:
 
 /** Reads the raw message for external engines (path + offset from the spool, or bytes). */
 export function rawReader(source: { path: string; offset: number } | { data: Uint8Array }): () => Promise<Buffer> {
-  if ('data' in source) return async () => Buffer.from(source.data);
+  if ('data' in source) return async () => Buffer.from(source.data.buffer, source.data.byteOffset, source.data.byteLength); // a view: nobody writes to it
   return async () => (await readFile(source.path)).subarray(source.offset);
 }
