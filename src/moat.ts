@@ -1,8 +1,8 @@
 /**
- * The `moat` command (started by src/main.ts, which turns on the compile cache first). `moat start` runs a node in the foreground; the other subcommands work on the store named
- * by the same bootstrap config (settings, rules, queue, accounts), so they work whether or not the node runs, and a
- * running node picks their changes up within a second. Errors: one clear line on stderr, exit status 1
- * (2 for usage errors).
+ * The `moat` command (started by src/main.ts, which turns on the compile cache first). `moat start` runs a node
+ * in the foreground; the other subcommands work on the store named by the same bootstrap config (settings, rules,
+ * queue, accounts), so they work whether or not the node runs, and a running node picks their changes up within
+ * a second. Errors: one clear line on stderr, exit status 1 (2 for usage errors).
  */
 import './platform/threadpool.ts';
 import { parseArgs, type ParseArgsConfig } from 'node:util';

@@ -1,7 +1,7 @@
 /**
  * The event log on the command line: `moat events traffic|system|audit [filters] [--format text|csv|json|ndjson]
  * [--limit N] [--id ID]`, and the audit of the CLI itself: after a command that changes something succeeds, the
- * dispatcher of src/main.ts calls `recordCliAudit`, which stores one audit entry (actor `cli:<OS user>`, source
+ * dispatcher of src/moat.ts calls `recordCliAudit`, which stores one audit entry (actor `cli:<OS user>`, source
  * `cli`, ip null, action = the command with dots, e.g. `rules.update`, target, before/after when the command noted
  * them with `noteAudit`, else the arguments and options it was given, secrets redacted).
  *
@@ -112,7 +112,7 @@ export interface EventsCliDeps<C> {
   withStore: <T>(values: Record<string, unknown>, fn: (store: { db: Kysely<Database> }, boot: { node: string }) => Promise<T>) => Promise<T>;
   out: (s: string) => void;
   configOption: object;
-  /** The command shape of main.ts (kept generic so this module does not import it). */
+  /** The command shape of moat.ts (kept generic so this module does not import it). */
   make: (c: { summary: string; usage: string; options: object; run: (a: { values: Record<string, unknown>; positionals: string[] }) => Promise<void> }) => C;
 }
 
