@@ -105,7 +105,8 @@ class EventWriter {
   private start(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.draining ??= this.drain().finally(() => { this.draining = undefined; });
+    // An event handed over between the drain's last look and this callback would otherwise wait for the next one.
+    this.draining ??= this.drain().finally(() => { this.draining = undefined; if (this.pending.length) this.start(); });
   }
 
   private async drain(): Promise<void> {
