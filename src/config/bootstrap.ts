@@ -9,7 +9,7 @@
  *
  * `scanThreads` (MOAT_SCAN_THREADS): worker threads that scan mail for this node; by default one fewer than the
  * machine's cores (at least one), because the SMTP thread needs a core of its own: measured on 2 cores, one scan
- * thread relays scanned mail 8–12 % faster than two (fewer thread wake-ups and less contention; also with
+ * thread relays scanned mail about 10 % faster than two (fewer thread wake-ups and less contention; also with
  * 100 KiB messages). A machine property, so per node and not in the shared settings.
  *
  * `backupKey` (MOAT_BACKUP_KEY): 32 random bytes in base64 (e.g. `openssl rand -base64 32`) that encrypt the

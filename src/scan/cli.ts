@@ -266,24 +266,24 @@ async function expand(arg: string, stdin: NodeJS.ReadableStream): Promise<Input[
   return files;
 }
 
-/** The first bytes of a file (to find its header fields); also proves it can be read. */
 /**
- * The start of a file: its first HEAD_BYTES for the envelope, and the whole content when the file is at most
- * WHOLE_BYTES (most mail), so the scan works on those bytes instead of opening the file again (in a worker
- * thread: open, stat, read, close cost more than parsing a small message on some file systems).
+ * The start of a file (to find its header fields; also proves it can be read): its first HEAD_BYTES, and the
+ * whole content when the file is at most WHOLE_BYTES (most mail), so the scan works on those bytes instead of
+ * opening the file again (in a worker thread: open, stat, read and close cost more than parsing a small message
+ * on some file systems). A file that grows while it is read is scanned from the file.
  */
-async function readStart(path: string): Promise<{ head: Buffer; whole: Uint8Array | null }> {
+async function readStart(path: string): Promise<{ head: Buffer; whole: Buffer | null }> {
   let fh;
   try { fh = await open(path, 'r'); } catch (err) { throw new InputError(`${path}: ${reason(err)}`); }
   try {
-    const buf = Buffer.allocUnsafeSlow(WHOLE_BYTES + 1);
+    // Its own memory (not the shared pool), one byte more than expected to see a file longer than its size said.
+    // Not a regular file (a FIFO, a device): its head only, as before.
+    const st = await fh.stat();
+    const buf = Buffer.allocUnsafeSlow(st.isFile() ? Math.min(st.size, WHOLE_BYTES) + 1 : HEAD_BYTES);
     let n = 0;
-    for (let r; n < buf.length && (r = (await fh.read(buf, n, buf.length - n, n)).bytesRead) > 0;) n += r;
-    if (n > WHOLE_BYTES) return { head: buf.subarray(0, HEAD_BYTES), whole: null };
-    // Its own exact-size memory: a view of a bigger buffer would send all of it to the worker.
-    const whole = new Uint8Array(n);
-    whole.set(buf.subarray(0, n));
-    return { head: Buffer.from(whole.buffer, 0, Math.min(n, HEAD_BYTES)), whole };
+    for (let r; n < buf.length && (r = (await fh.read(buf, n, buf.length - n, st.isFile() ? n : null)).bytesRead) > 0;) n += r;
+    if (n === buf.length || !st.isFile()) return { head: buf.subarray(0, Math.min(n, HEAD_BYTES)), whole: null };
+    return { head: buf.subarray(0, Math.min(n, HEAD_BYTES)), whole: buf.subarray(0, n) };
   } catch (err) {
     throw new InputError(`${path}: ${reason(err)}`);
   } finally {

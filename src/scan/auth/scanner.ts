@@ -112,10 +112,6 @@ const TRUST_TEXT: Record<TrustReason, string> = {
   private_address: 'client at a loopback or private address',
 };
 
-/**
- * Keeps the first `max` DKIM-Signature fields of the header section and drops the others (a message with
- * hundreds of signatures would otherwise cost hundreds of key lookups and body hashes). Bytes otherwise unchanged.
- */
 /** Where the header block of `raw` ends (after the last field's line break; `raw.length` when it never does). */
 function headerEnd(raw: Buffer): number {
   const crlf = raw.indexOf('\r\n\r\n');
@@ -125,6 +121,10 @@ function headerEnd(raw: Buffer): number {
 
 const CRLF = Buffer.from('\r\n');
 
+/**
+ * Keeps the first `max` DKIM-Signature fields of the header section and drops the others (a message with
+ * hundreds of signatures would otherwise cost hundreds of key lookups and body hashes). Bytes otherwise unchanged.
+ */
 export function keepFirstSignatures(raw: Buffer, max: number): Buffer {
   const end = headerEnd(raw);
   const head = raw.subarray(0, end).toString('latin1');
