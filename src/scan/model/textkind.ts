@@ -149,7 +149,7 @@ type Test = RegExp | ((text: string) => boolean);
  * which every match contains at least one. The literals are checked first, on the lowercased text, with one
  * native substring search each: prose and most mail carry none of them, so the regular expressions, which cost
  * a pass over up to 64 KiB each, mostly do not run (this classification was the largest cost of parsing a
- * plain-text message). test/scan/textkind-markers.test.ts checks that no literal list excludes a match.
+ * plain-text message). textkind.test.ts checks that no literal list excludes a match.
  */
 interface Marker { test: Test; weight: number; need: string[] }
 const m = (test: Test, need: string, weight = 1): Marker => ({ test, weight, need: need.split('|') });
