@@ -59,6 +59,8 @@ export interface HeuristicRule {
   readonly id: string;
   readonly description: string;
   readonly weight: number;
+  /** The author's weight, when `weight` was fitted to a corpus (scripts/rule-weights.ts); informational. */
+  readonly prior?: number;
   /** Evidence when the rule fires ('' if none to show), null when it does not. Never throws. */
   readonly test: (ctx: EvalContext) => string | null;
 }
@@ -281,13 +283,23 @@ export function compilePattern(text: string): Pattern {
 }
 
 // Word-start prefilter. Most body patterns are `\b(?:phrase|phrase|…)` with more phrases than literal searches
-// pay for; each phrase begins a word with a known prefix. The text's word starts (their first 2, 3 and 4
-// characters, ASCII-lowercased) are hashed into a 2^16-bit set once per message (`wordStartBits`); a pattern
-// none of whose prefixes is in the set cannot match and is not run. Hash collisions only let a pattern run.
+// pay for; each phrase contains a word with a known beginning. The text's word starts (their first 2, 3, 4, 6
+// and 8 characters, ASCII-lowercased) are hashed into a 2^17-bit set once per message (`wordStartBits`); a
+// pattern none of whose prefixes is in the set cannot match and is not run. Hash collisions only let a pattern
+// run. Four characters were too few: "stri", "abso" or "keep" begin words of most mail; "strict" does not.
 
-const WORD_START_BITS = 16;
+const WORD_START_BITS = 17;
 const MIN_START = 2;
-const MAX_START = 4;
+const MAX_START = 8;
+/** RECORDED[n]: prefixes of n characters are in the set (2, 3, 4, 6, 8). */
+const RECORDED = [false, false, true, true, true, false, true, false, true];
+
+/** The key of a word that begins with `run` (its longest recorded prefix), or null when it is too short. */
+function startKey(run: string): string | null {
+  let n = Math.min(run.length, MAX_START);
+  while (n >= MIN_START && !RECORDED[n]) n--;
+  return n >= MIN_START ? run.slice(0, n).toLowerCase() : null;
+}
 
 function isAsciiWordChar(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
@@ -304,7 +316,7 @@ function startBit(h: number, len: number): number {
   return (x >>> 0) & ((1 << WORD_START_BITS) - 1);
 }
 
-/** The bit of one word prefix (2–4 ASCII word characters). */
+/** The bit of one word prefix (2, 3, 4, 6 or 8 ASCII word characters). */
 export function wordStartBit(prefix: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < prefix.length; i++) h = startStep(h, prefix.charCodeAt(i));
@@ -313,8 +325,8 @@ export function wordStartBit(prefix: string): number {
 
 /**
  * The set of word prefixes of a text: for every position that starts a word in the sense of a non-Unicode
- * regular expression's `\b` (an ASCII word character not preceded by one), its first 2, 3 and 4 characters
- * while they are word characters, ASCII-lowercased, as bits of a 2^16-bit set. Linear in the text.
+ * regular expression's `\b` (an ASCII word character not preceded by one), its first 2, 3, 4, 6 and 8
+ * characters while they are word characters, ASCII-lowercased, as bits of a 2^17-bit set. Linear in the text.
  */
 export function wordStartBits(text: string): Uint32Array {
   const bits = new Uint32Array(1 << (WORD_START_BITS - 5));
@@ -328,7 +340,7 @@ export function wordStartBits(text: string): Uint32Array {
         const d = text.charCodeAt(i + k);
         if (!isAsciiWordChar(d)) break;
         h = startStep(h, d);
-        if (k + 1 >= MIN_START) {
+        if (RECORDED[k + 1]) {
           const b = startBit(h, k + 1);
           bits[b >>> 5] |= 1 << (b & 31);
         }
@@ -385,39 +397,137 @@ function alternatives(src: string): string[] {
 }
 
 /**
- * Word prefixes (2–4 characters, lowercase) one of which begins a word of any text the pattern matches, at the
- * match: each alternative must start with a non-optional `(?:…)` group whose alternatives do, or with `\b` (or
- * be inside a group that follows one) and then a literal run of at least two word characters (a quantified
- * last character does not count). Null when the pattern has another
- * shape, is case-sensitive, or has the u flag (whose case folding reaches beyond ASCII).
+ * How little a prefix narrows: word prefixes that begin many words of ordinary mail, and any prefix shorter than
+ * four characters, make a poor key. Only used to choose among the keys a pattern offers; correctness does not
+ * depend on it.
+ */
+const COMMON_STARTS = new Set(['the', 'you', 'your', 'and', 'for', 'this', 'that', 'with', 'are', 'our', 'not', 'have', 'will',
+  'from', 'all', 'can', 'now', 'get', 'free', 'more', 'one', 'just', 'only', 'has', 'was', 'who', 'what', 'when', 'here',
+  'they', 'them', 'there', 'then', 'than', 'been', 'were', 'which', 'would', 'about', 'some', 'make', 'time', 'also',
+  'into', 'new', 'out', 'any', 'per', 'how', 'may', 'but', 'its', 'his', 'her', 'she', 'him', 'off', 'own', 'very',
+  'of', 'to', 'in', 'is', 'it', 'on', 'at', 'be', 'by', 'or', 'as', 'an', 'we', 'my', 'me', 'do', 'if', 'no', 'so', 'up',
+  'us', 'am', 'need', 'got', 'keep', 'want', 'take', 'give', 'help', 'name', 'please', 'thanks', 'mail', 'email', 'list']
+  .map((w) => startKey(w)));
+
+/** A rough chance that a word start of ordinary mail begins with this key (for choosing keys only). */
+function startCost(key: string): number {
+  return COMMON_STARTS.has(key) ? 0.9 : key.length === 2 ? 0.6 : key.length === 3 ? 0.3 : key.length === 4 ? 0.1 : 0.03;
+}
+
+/** Whether every alternative of a group's inside ends with a space or `\s` (so what follows starts a word). */
+function endsWithSeparator(inner: string): boolean {
+  return alternatives(inner).every((a) => (a.endsWith(' ') && !a.endsWith('\\ ')) || (a.endsWith('\\s') && !a.endsWith('\\\\s')));
+}
+
+/** The quantifier that follows position `i` of `src` (or ''), and the index after it. */
+function quantifierAt(src: string, i: number): { q: string; end: number } {
+  const c = src[i];
+  let q = '';
+  if (c === '?' || c === '*' || c === '+') q = c;
+  else if (c === '{') q = /^\{\d{1,3}(?:,\d{0,3})?\}/.exec(src.slice(i, i + 12))?.[0] ?? '';
+  if (!q) return { q, end: i };
+  // A lazy quantifier's `?` belongs to it.
+  return { q, end: i + q.length + (src[i + q.length] === '?' ? 1 : 0) };
+}
+
+/** Whether a quantifier lets its atom match at least once (none, `+`, `{m}`, `{m,n}` with m ≥ 1). */
+function atLeastOnce(q: string): boolean {
+  return q === '' || q === '+' || (q.startsWith('{') && !q.startsWith('{0'));
+}
+
+/**
+ * Whether the atom `src[i, end)` matches only characters that are not ASCII word characters: a space or other
+ * literal punctuation, `\s`, `\W`, an escaped punctuation character, or a class of only such characters.
+ */
+function nonWordAtom(atom: string): boolean {
+  if (atom === '\\s' || atom === '\\W') return true;
+  if (atom.length === 2 && atom[0] === '\\') return /[^A-Za-z0-9_]/.test(atom[1]);
+  if (atom.length === 1) return !isAsciiWordChar(atom.charCodeAt(0)) && !'.^$|()[]{}'.includes(atom);
+  if (atom.startsWith('[') && !atom.startsWith('[^')) {
+    const body = atom.slice(1, -1);
+    for (let k = 0; k < body.length; k++) {
+      if (body[k] === '\\') { if (body[k + 1] !== 's' && !/[^A-Za-z0-9_]/.test(body[k + 1] ?? 'a')) return false; k++; continue; }
+      if (isAsciiWordChar(body.charCodeAt(k))) return false;
+    }
+    return body.length > 0;
+  }
+  return false;
+}
+
+/**
+ * Word prefixes (`startKey`, lowercase) one of which begins a word of any text the pattern matches: for each
+ * top-level alternative, one set of keys that any match of it must produce, the cheapest (`startCost`) of:
+ *   - the first word: the alternative starts with `\b` (or sits in a group that follows a boundary) and a literal
+ *     run of at least two word characters, or with a non-optional `(?:…)` group whose alternatives all give keys;
+ *   - a later word: a literal run at the alternative's top level right after a mandatory non-word atom (a space,
+ *     `\s`, `\W`, punctuation, or a class of those, not optional), or a non-optional `(?:…)` group in that place
+ *     whose alternatives all give keys.
+ * A quantified last character of a run does not count. Null when an alternative offers no key, or the pattern is
+ * case-sensitive or has the u or m flag (Unicode case folding reaches beyond ASCII).
  */
 export function wordStarts(src: string, flags: string, afterBoundary = false): string[] | null {
   if (!flags.includes('i') || flags.includes('u') || flags.includes('m')) return null;
   const keys = new Set<string>();
   for (const alt of alternatives(src)) {
-    let i = 0;
-    let bounded = afterBoundary;
-    if (alt.startsWith('\\b')) {
-      bounded = true;
-      i = 2;
-    }
-    if (alt.startsWith('(?:', i)) {
-      const end = groupEnd(alt, i);
-      if (end < 0 || (end < alt.length && '?*{'.includes(alt[end]))) return null;
-      const inner = wordStarts(alt.slice(i + 3, end - 1), flags, bounded);
-      if (!inner) return null;
-      for (const k of inner) keys.add(k);
-      continue;
-    }
-    if (!bounded) return null;
-    let j = i;
-    while (j < alt.length && isAsciiWordChar(alt.charCodeAt(j))) j++;
-    // A quantifier after the run makes its last character optional.
-    if (j < alt.length && '?*{'.includes(alt[j])) j--;
-    if (j - i < MIN_START) return null;
-    keys.add(alt.slice(i, Math.min(j, i + MAX_START)).toLowerCase());
+    const best = altStarts(alt, flags, afterBoundary);
+    if (!best) return null;
+    for (const k of best) keys.add(k);
   }
   return [...keys];
+}
+
+/** The cheapest key set of one alternative (see wordStarts), or null. */
+function altStarts(alt: string, flags: string, afterBoundary: boolean): string[] | null {
+  let best: string[] | null = null;
+  let bestCost = Infinity;
+  const offer = (ks: string[] | null) => {
+    if (!ks || !ks.length) return;
+    const cost = ks.reduce((sum, k) => sum + startCost(k), 0);
+    if (cost < bestCost) { best = ks; bestCost = cost; }
+  };
+  // `bounded`: the next atom starts a word of the text if it is a word character.
+  let bounded = afterBoundary;
+  let i = 0;
+  while (i < alt.length) {
+    const c = alt[i];
+    if (alt.startsWith('\\b', i)) { bounded = true; i += 2; continue; }
+    if (c === '(') {
+      const end = groupEnd(alt, i);
+      if (end < 0) return best;
+      const { q, end: after } = quantifierAt(alt, end);
+      const group = alt.startsWith('(?:', i);
+      if (atLeastOnce(q) && group) offer(wordStarts(alt.slice(i + 3, end - 1), flags, bounded));
+      // After a group whose every alternative ends with a separator, a word starts: always when the group must
+      // match, and also when it may be skipped if a word would start there anyway. `(?:total )?` keeps the
+      // boundary; a repeated group (`*`, `+`, `{m,n}`) is treated the same, since each repetition ends likewise.
+      const sep = group && (q === '' || q === '?' || q === '*' || q === '+' || q.startsWith('{')) && endsWithSeparator(alt.slice(i + 3, end - 1));
+      bounded = sep && (atLeastOnce(q) || bounded);
+      i = after;
+      continue;
+    }
+    if (isAsciiWordChar(alt.charCodeAt(i))) {
+      let j = i;
+      while (j < alt.length && isAsciiWordChar(alt.charCodeAt(j))) j++;
+      const { q, end: after } = quantifierAt(alt, j);
+      const runEnd = q ? j - 1 : j;
+      const key = bounded ? startKey(alt.slice(i, runEnd)) : null;
+      if (key) offer([key]);
+      bounded = false;
+      i = after;
+      continue;
+    }
+    // Any other atom: a class, an escape or a literal character, then its quantifier.
+    let atomEnd = i + 1;
+    if (c === '[') { atomEnd = classEnd(alt, i); if (atomEnd < 0) return best; }
+    else if (c === '\\') atomEnd = i + 2;
+    const { q, end: after } = quantifierAt(alt, atomEnd);
+    const atom = alt.slice(i, atomEnd);
+    if (nonWordAtom(atom) && atLeastOnce(q)) bounded = true;
+    else if (nonWordAtom(atom) && bounded) bounded = true; // optional punctuation after a boundary keeps it
+    else bounded = false;
+    i = after;
+  }
+  return best;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -450,6 +560,7 @@ const RuleSchema = z.strictObject({
   id: z.string().regex(/^[A-Z][A-Z0-9_]{1,63}$/, 'upper snake case, 2 to 64 characters'),
   description: z.string().trim().min(1).max(200),
   weight: z.number().min(-100).max(100),
+  prior: z.number().min(-100).max(100).optional(),
   ...testFields,
 });
 const FileSchema = z.strictObject({
@@ -492,7 +603,7 @@ export function parseRules(text: string, source = 'rules'): HeuristicRules {
     seen.add(spec.id);
     let test: HeuristicRule['test'];
     try { test = compileTest(spec, lists); } catch (err) { return fail((err as Error).message); }
-    if (spec.weight !== 0) rules.push(Object.freeze({ id: spec.id, description: spec.description, weight: spec.weight, test: test! }));
+    if (spec.weight !== 0) rules.push(Object.freeze({ id: spec.id, description: spec.description, weight: spec.weight, ...(spec.prior !== undefined ? { prior: spec.prior } : {}), test: test! }));
   });
   return Object.freeze({ source, rules: Object.freeze(rules), lists });
 }
