@@ -9,7 +9,10 @@
  * training part exactly as the shipped model is (`trainCalibrated`: inner cross-validation, Platt calibration,
  * final model) and the test part is rated as scanner.ts rates it: classifier signal (scaled below
  * CLASSIFIER_MIN_WORDS words) + rules + bulk, summed, rounded and clamped (types.ts `rate`); flagged = rating ≥ 50
- * (probable_spam or spam). `--verify` re-scores one fold's test part with the real scanner
+ * (probable_spam or spam). The rule weights are fitted per fold, as train:antispam fits them (scripts/rule-weights.ts),
+ * on the fold's training part only, starting from the authors' weights (`prior`): the file's own fitted weights
+ * have seen every training message. `--no-fit` rates with the authors' weights instead (and `--rule-scale` then
+ * scales them). `--verify` re-scores one fold's test part with the real scanner
  * (createAntispamScanner with the fold's classifier, no DNS) and reports any disagreement.
  *
  * Schemes (`--schemes`, comma-separated):
@@ -51,6 +54,7 @@ import { bulkSignals } from '../src/scan/antispam/bulk.ts';
 import { CLASSIFIER_MIN_WORDS, createAntispamScanner, wordCount } from '../src/scan/antispam/scanner.ts';
 import { rocAuc } from '../bench/roc.ts';
 import { fitCombiner, trainSecond, type CombineMode, type SecondLearner } from './antispam-nb.ts';
+import { asPriors, classifierPointsOf, fitRuleWeights, priorsOf, withWeights } from './rule-weights.ts';
 import { corpusEnvelope, groupFiles, HARD_HAM_WEIGHT, HELD_OUT_GROUPS, labelOfGroup, readMessage, TRAINING_GROUPS } from './train-antispam.ts';
 
 interface Item {
@@ -61,8 +65,11 @@ interface Item {
   features: Uint32Array;
   /** Features of the second learner (same array as `features` unless --second-tok). */
   features2: Uint32Array;
-  /** Sum of the rule and bulk weights (independent of the classifier). */
+  /** Sum of the rule and bulk weights at the authors' weights (independent of the classifier). */
   other: number;
+  /** The bulk signals' sum, and the ids of the rules that fired (for the per-fold weight fit). */
+  bulk: number;
+  ruleIds: string[];
   /** The rule and bulk signals that fired (id:weight), for --dump. */
   fired: string[];
   words: number;
@@ -118,6 +125,7 @@ async function main(): Promise<void> {
       combine: { type: 'string', default: 'avg,stack' },
       'second-opts': { type: 'string', default: '{}' },
       'second-tok': { type: 'string' },
+      'no-fit': { type: 'boolean', default: false },
     },
   });
   const tok = { ...DEFAULT_TRAINING.tokenOptions, ...(JSON.parse(values.tok) as object) };
@@ -125,7 +133,10 @@ async function main(): Promise<void> {
   const hard = Number(values.hard);
   const ruleScale = Number(values['rule-scale']);
   const anchors: readonly PointAnchor[] = values.anchors ? (JSON.parse(values.anchors) as PointAnchor[]) : DEFAULT_ANCHORS;
-  const rules = await loadRules(values.rules);
+  // The authors' weights: the file's fitted weights have seen every training message, test folds included.
+  const rules = asPriors(await loadRules(values.rules));
+  const priors = priorsOf(rules);
+  const fit = !values['no-fit'];
   const secondKinds = values.second ? values.second.split(',') : [];
   const combineModes = values.combine.split(',') as CombineMode[];
   const secondOpts = JSON.parse(values['second-opts']) as Record<string, unknown>;
@@ -141,13 +152,17 @@ async function main(): Promise<void> {
       const source = readMessage(path);
       const model = await buildModel(source, corpusEnvelope(source));
       let other = 0;
+      let bulk = 0;
       const fired: string[] = [];
-      for (const s of [...evaluateRules(rules, model), ...bulkSignals(model).signals]) {
+      const ruleSignals = evaluateRules(rules, model);
+      const bulkSigs = bulkSignals(model).signals;
+      for (const s of [...ruleSignals, ...bulkSigs]) {
         other += s.weight * ruleScale;
         fired.push(`${s.id}:${s.weight}`);
       }
+      for (const s of bulkSigs) bulk += s.weight * ruleScale;
       const features = messageFeatures(model, tok);
-      items.push({ group, label, index: index++, model, features, features2: tok2 ? messageFeatures(model, tok2) : features, other, fired, words: wordCount(model) });
+      items.push({ group, label, index: index++, model, features, features2: tok2 ? messageFeatures(model, tok2) : features, other, bulk, ruleIds: ruleSignals.map((s) => s.id), fired, words: wordCount(model) });
     }
   }
   process.stderr.write(`[cv] ${items.length} messages parsed in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
@@ -231,17 +246,22 @@ async function main(): Promise<void> {
           for (const mode of combineModes) combiners.set(`${kind}+${mode}`, fitCombiner(mode, outOfFold, oof, labels, c.meta.calibration));
         }
       }
-      const scanner = values.verify && k === 0 ? await createAntispamScanner({ blocklists: { zones: [] }, ptr: { enabled: false } }, { classifier: c, rules }) : null;
+      // The rule weights fitted on this fold's training part only (out-of-fold classifier points, as train:antispam).
+      const weights = fit
+        ? fitRuleWeights(sp.train.map((it, i) => ({ label: it.label, fixed: classifierPointsOf(c, outOfFold[i], it.words) + it.bulk, rules: it.ruleIds })), priors)
+        : new Map<string, number>();
+      const otherOf = (it: Item) => (fit ? it.ruleIds.reduce((sum, id) => sum + (weights.get(id) ?? priors.get(id) ?? 0), it.bulk) : it.other);
+      const scanner = values.verify && k === 0 ? await createAntispamScanner({ blocklists: { zones: [] }, ptr: { enabled: false } }, { classifier: c, rules: withWeights(rules, weights) }) : null;
       for (const it of sp.test) {
         const key = it.label === 'spam' ? 'spam' : it.group.startsWith('hard') ? 'hard' : 'easy';
         const { points, p } = classifierPoints(c, it);
-        const sum = points + it.other;
+        const sum = points + otherOf(it);
         const rating = Math.max(0, Math.min(100, Math.round(sum)));
         counts[key]++;
         if (rating >= 50) flagged[key]++;
         if (pointsForLogit(c.meta.anchors, Math.log(p / (1 - p))) >= 50) clsFlagged[key]++;
         sums[key].push(sum);
-        if (values.dump) dump.push(JSON.stringify({ scheme: name, group: it.group, index: it.index, points, p: round(p, 5), other: round(it.other, 2), words: it.words, rating, fired: it.fired }));
+        if (values.dump) dump.push(JSON.stringify({ scheme: name, group: it.group, index: it.index, points, p: round(p, 5), other: round(otherOf(it), 2), words: it.words, rating, fired: it.fired }));
         probs[key].push(p);
         if (secondKinds.length) {
           const z = c.score(it.features);
@@ -251,7 +271,7 @@ async function main(): Promise<void> {
             const logit = combiners.get(`${v.kind}+${v.mode}`)?.(z, sc.get(v.kind) ?? 0) ?? 0;
             let pts = Math.round(pointsForLogit(c.meta.anchors, logit) * 10) / 10;
             if (pts > 0 && it.words < CLASSIFIER_MIN_WORDS) pts = Math.round((pts * it.words) / CLASSIFIER_MIN_WORDS * 10) / 10;
-            const vs = pts + it.other;
+            const vs = pts + otherOf(it);
             v.acc.counts[key]++;
             if (Math.max(0, Math.min(100, Math.round(vs))) >= 50) v.acc.flagged[key]++;
             if (pointsForLogit(c.meta.anchors, logit) >= 50) v.acc.clsFlagged[key]++;

