@@ -51,7 +51,7 @@ import { createClassifier, DEFAULT_ANCHORS, DEFAULT_TRAINING, pointsForLogit, st
 import { messageFeatures } from '../src/scan/antispam/tokens.ts';
 import { evaluateRules, loadRules } from '../src/scan/antispam/heuristics.ts';
 import { bulkSignals } from '../src/scan/antispam/bulk.ts';
-import { CLASSIFIER_MIN_WORDS, createAntispamScanner, wordCount } from '../src/scan/antispam/scanner.ts';
+import { createAntispamScanner, shortMessagePoints, wordCount } from '../src/scan/antispam/scanner.ts';
 import { rocAuc } from '../bench/roc.ts';
 import { fitCombiner, trainSecond, type CombineMode, type SecondLearner } from './antispam-nb.ts';
 import { asPriors, classifierPointsOf, fitRuleWeights, priorsOf, withWeights } from './rule-weights.ts';
@@ -88,9 +88,7 @@ function recallAtFp(spam: readonly number[], ham: readonly number[], rate: numbe
 /** The classifier's rating points as scanner.ts gives them (withEvidence). */
 function classifierPoints(c: Classifier, it: Item): { points: number; p: number } {
   const { signal, probability } = c.classifyFeatures(it.features);
-  let w = signal.weight;
-  if (w > 0 && it.words < CLASSIFIER_MIN_WORDS) w = Math.round((w * it.words) / CLASSIFIER_MIN_WORDS * 10) / 10;
-  return { points: w, p: probability };
+  return { points: shortMessagePoints(signal.weight, it.words), p: probability };
 }
 
 interface Acc {
@@ -269,8 +267,7 @@ async function main(): Promise<void> {
           for (const [kind, v] of sc) secondScores.get(kind)?.[key].push(v);
           for (const v of variants) {
             const logit = combiners.get(`${v.kind}+${v.mode}`)?.(z, sc.get(v.kind) ?? 0) ?? 0;
-            let pts = Math.round(pointsForLogit(c.meta.anchors, logit) * 10) / 10;
-            if (pts > 0 && it.words < CLASSIFIER_MIN_WORDS) pts = Math.round((pts * it.words) / CLASSIFIER_MIN_WORDS * 10) / 10;
+            const pts = shortMessagePoints(Math.round(pointsForLogit(c.meta.anchors, logit) * 10) / 10, it.words);
             const vs = pts + otherOf(it);
             v.acc.counts[key]++;
             if (Math.max(0, Math.min(100, Math.round(vs))) >= 50) v.acc.flagged[key]++;

@@ -24,7 +24,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { pointsForLogit, type Classifier } from '../src/scan/antispam/classifier.ts';
-import { CLASSIFIER_MIN_WORDS } from '../src/scan/antispam/scanner.ts';
+import { shortMessagePoints } from '../src/scan/antispam/scanner.ts';
 import type { HeuristicRules } from '../src/scan/antispam/heuristics.ts';
 
 export interface FitOptions {
@@ -55,9 +55,7 @@ export interface FitRow {
 /** The classifier's points for a raw score, as scanner.ts gives them (calibration, anchors, short-message scaling). */
 export function classifierPointsOf(classifier: Classifier, score: number, words: number): number {
   const { a, c } = classifier.meta.calibration;
-  let points = Math.round(pointsForLogit(classifier.meta.anchors, Number.isFinite(score) ? a * score + c : 0) * 10) / 10;
-  if (points > 0 && words < CLASSIFIER_MIN_WORDS) points = Math.round((points * words) / CLASSIFIER_MIN_WORDS * 10) / 10;
-  return points;
+  return shortMessagePoints(Math.round(pointsForLogit(classifier.meta.anchors, Number.isFinite(score) ? a * score + c : 0) * 10) / 10, words);
 }
 
 /** The authors' weights of a rule set (`prior`, else `weight`), by id. */

@@ -82,9 +82,14 @@ export function wordCount(model: Pick<MessageModel, 'subject' | 'text' | 'html'>
   return n;
 }
 
+/** The classifier's points for a message of `words` words: spam-ward points scaled down below CLASSIFIER_MIN_WORDS. */
+export function shortMessagePoints(points: number, words: number): number {
+  return points > 0 && words < CLASSIFIER_MIN_WORDS ? Math.round((points * words) / CLASSIFIER_MIN_WORDS * 10) / 10 : points;
+}
+
 function withEvidence(s: Signal, words: number): Signal {
   if (s.weight <= 0 || words >= CLASSIFIER_MIN_WORDS) return s;
-  const weight = Math.round((s.weight * words) / CLASSIFIER_MIN_WORDS * 10) / 10;
+  const weight = shortMessagePoints(s.weight, words);
   return { ...s, weight, detail: `${s.detail ?? ''}${s.detail ? '; ' : ''}${words} word${words === 1 ? '' : 's'}: too little text, points scaled` };
 }
 
