@@ -111,7 +111,7 @@ export function withWeights(rules: HeuristicRules, weights: ReadonlyMap<string, 
  */
 export async function writeRuleWeights(path: string, weights: ReadonlyMap<string, number>): Promise<number> {
   const text = await readFile(path, 'utf8');
-  const doc = parseDocument(text, { keepSourceTokens: false });
+  const doc = parseDocument(text);
   const seq = doc.get('rules', true);
   if (!isSeq(seq)) throw new Error(`${path}: no rules list`);
   const edits: { at: number; end: number; text: string }[] = [];

@@ -436,7 +436,7 @@ function atLeastOnce(q: string): boolean {
 }
 
 /**
- * Whether the atom `src[i, end)` matches only characters that are not ASCII word characters: a space or other
+ * Whether an atom (one character, escape or class) matches only characters that are not ASCII word characters: a space or other
  * literal punctuation, `\s`, `\W`, an escaped punctuation character, or a class of only such characters.
  */
 function nonWordAtom(atom: string): boolean {
@@ -500,8 +500,7 @@ function altStarts(alt: string, flags: string, afterBoundary: boolean): string[]
       // After a group whose every alternative ends with a separator, a word starts: always when the group must
       // match, and also when it may be skipped if a word would start there anyway. `(?:total )?` keeps the
       // boundary; a repeated group (`*`, `+`, `{m,n}`) is treated the same, since each repetition ends likewise.
-      const sep = group && (q === '' || q === '?' || q === '*' || q === '+' || q.startsWith('{')) && endsWithSeparator(alt.slice(i + 3, end - 1));
-      bounded = sep && (atLeastOnce(q) || bounded);
+      bounded = group && endsWithSeparator(alt.slice(i + 3, end - 1)) && (atLeastOnce(q) || bounded);
       i = after;
       continue;
     }
@@ -522,9 +521,8 @@ function altStarts(alt: string, flags: string, afterBoundary: boolean): string[]
     else if (c === '\\') atomEnd = i + 2;
     const { q, end: after } = quantifierAt(alt, atomEnd);
     const atom = alt.slice(i, atomEnd);
-    if (nonWordAtom(atom) && atLeastOnce(q)) bounded = true;
-    else if (nonWordAtom(atom) && bounded) bounded = true; // optional punctuation after a boundary keeps it
-    else bounded = false;
+    // Mandatory punctuation makes a word start; optional punctuation after one keeps it.
+    bounded = nonWordAtom(atom) && (atLeastOnce(q) || bounded);
     i = after;
   }
   return best;
