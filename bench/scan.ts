@@ -39,8 +39,10 @@
  *   -c, --concurrency C  messages in flight in the in-process legs (default 4, as a pool worker takes)
  *   --threads T          pool threads (default: the number of cores)
  *   --legs LIST          default read,parse,scan,poolParse,pool
- *   --no-cli             leave out the `cli` leg: the real `moat scan --json --all-modules` over every distinct
- *                        message of the corpus, as a child process, start-up included (reported as "cli")
+ *   --no-cli             leave out the `cli` legs: the real `moat scan --json --all-modules` over every distinct
+ *                        message of the corpus, as a child process, start-up included (reported as "cli"), and
+ *                        the same with `--modules antivirus,content,antispam`, the modules of the 500 msgs/s bar
+ *                        of issue 4 (reported as "cliBar")
  *   --corpus sa|eml      sa (default): the SpamAssassin corpus; eml: test/corpus/eml repeated (attachments,
  *                        archives, EICAR: the unpacking and signature paths rather than plain mail)
  *   --no-antispam        scan without the anti-spam module
@@ -69,6 +71,8 @@ const REPO = resolve(import.meta.dirname, '..');
 const LEGS = ['read', 'parse', 'scan', 'poolParse', 'pool'] as const;
 type Leg = (typeof LEGS)[number];
 const BAR = 500;
+/** The modules the throughput bar names (anti-virus, content, anti-spam): the `cliBar` leg. */
+const BAR_MODULES = 'antivirus,content,antispam';
 
 interface Msg { path: string; offset: number; size: number }
 interface Manifest { warmup: Msg[]; measured: Msg[]; modules: ModuleRequest[]; concurrency: number; threads: number }
@@ -261,7 +265,7 @@ function clamdOption(addr: string): Record<string, unknown> {
  * distinct message of the corpus (a directory of symbolic links), as an administrator would run it. All six
  * modules; auth's DNS lookups go to the machine's resolver (nothing answers for 2002's domains: none/temperror).
  */
-async function cliLeg(files: Msg[], timeoutSec: number): Promise<{ messages: number; seconds: number; msgsPerSec: number; modules: string } > {
+async function cliLeg(files: Msg[], timeoutSec: number, modules?: string): Promise<{ messages: number; seconds: number; msgsPerSec: number; modules: string } > {
   const dir = mkdtempSync(join(tmpdir(), 'moat-bench-cli-'));
   try {
     const inbox = join(dir, 'inbox');
@@ -271,7 +275,7 @@ async function cliLeg(files: Msg[], timeoutSec: number): Promise<{ messages: num
     writeFileSync(join(dir, 'moat.yaml'), `dataDir: ${join(dir, 'var')}\n`);
     const t0 = performance.now();
     const out = await new Promise<string>((resolveOut, reject) => {
-      const p = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(REPO, 'src/main.ts'), 'scan', '--json', '--all-modules', inbox, '--config', join(dir, 'moat.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(REPO, 'src/main.ts'), 'scan', '--json', ...(modules ? ['--modules', modules] : ['--all-modules']), inbox, '--config', join(dir, 'moat.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
       const chunks: Buffer[] = [];
       let err = '';
       p.stdout.on('data', (c: Buffer) => chunks.push(c));
@@ -286,7 +290,7 @@ async function cliLeg(files: Msg[], timeoutSec: number): Promise<{ messages: num
     const seconds = (performance.now() - t0) / 1000;
     const messages = out.split('\n').filter(Boolean).length;
     if (messages !== distinct.length) throw new Error(`moat scan printed ${messages} lines for ${distinct.length} files`);
-    return { messages, seconds: round(seconds, 3), msgsPerSec: round(messages / seconds), modules: 'all six (--all-modules); start-up included' };
+    return { messages, seconds: round(seconds, 3), msgsPerSec: round(messages / seconds), modules: `${modules ? `--modules ${modules}` : 'all six (--all-modules)'}; start-up included` };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -375,14 +379,18 @@ async function main(): Promise<number> {
     rmSync(work, { recursive: true, force: true });
   }
   let cli: Awaited<ReturnType<typeof cliLeg>> | null = null;
+  let cliBar: Awaited<ReturnType<typeof cliLeg>> | null = null;
   if (values.cli) {
-    log('cli (moat scan over the whole corpus) ...');
-    try {
-      cli = await cliLeg(corpus.files, timeoutSec * 4);
-      log(`cli: ${cli.msgsPerSec} msg/s over ${cli.messages} messages`);
-    } catch (err) {
-      errors.cli = (err as Error).message;
-      log(`cli: FAILED ${(err as Error).message}`);
+    for (const [name, modules] of [['cli', undefined], ['cliBar', BAR_MODULES]] as const) {
+      log(`${name} (moat scan over the whole corpus${modules ? `, ${modules}` : ''}) ...`);
+      try {
+        const r = await cliLeg(corpus.files, timeoutSec * 4, modules);
+        if (modules) cliBar = r; else cli = r;
+        log(`${name}: ${r.msgsPerSec} msg/s over ${r.messages} messages`);
+      } catch (err) {
+        errors[name] = (err as Error).message;
+        log(`${name}: FAILED ${(err as Error).message}`);
+      }
     }
   }
 
@@ -409,8 +417,9 @@ async function main(): Promise<number> {
     ...(values.clamd ? { clamdNote: 'clamd runs with the database it was started with (real signatures cannot be downloaded here); its own CPU time is not in cpuMsPerMsg' } : {}),
     legs: results,
     cli,
+    cliBar,
     scanCost: { inProcess: cost('scan', 'parse'), pool: cost('pool', 'poolParse') },
-    bar: { msgsPerSec: BAR, scan: results.scan ? results.scan.msgsPerSec >= BAR : null, pool: results.pool ? results.pool.msgsPerSec >= BAR : null, cli: cli ? cli.msgsPerSec >= BAR : null },
+    bar: { msgsPerSec: BAR, scan: results.scan ? results.scan.msgsPerSec >= BAR : null, pool: results.pool ? results.pool.msgsPerSec >= BAR : null, cli: cli ? cli.msgsPerSec >= BAR : null, cliBar: cliBar ? cliBar.msgsPerSec >= BAR : null },
     ...(Object.keys(errors).length ? { errors } : {}),
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);

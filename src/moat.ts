@@ -11,6 +11,7 @@ import YAML from 'yaml';
 import { loadBootstrap, ConfigError, type Bootstrap } from './config/bootstrap.ts';
 import { SettingsService, SettingsValidationError, diffSettings, formatChange, getPath, setPath, validateSettings } from './config/settings.ts';
 import { openStore, type Store } from './store/db.ts';
+import type { ModuleName } from './scan/types.ts';
 import { SettingsRepo } from './store/settings-repo.ts';
 import { QueueRepo, type QueueFilter, type QueuedMessage } from './store/queue-repo.ts';
 import { AntispamRepo } from './store/antispam-repo.ts';
@@ -646,7 +647,7 @@ const commands: Record<string, Command> = {
   },
   scan: {
     summary: 'scan messages offline with the rules in force (in this process: no SMTP, no queue); one line per message',
-    usage: 'moat scan [--json] [--all-modules] [--from ADDR] [--to ADDR]... [--ip IP] [--helo NAME] [--config FILE] FILE|DIR|- ...\n\n' +
+    usage: 'moat scan [--json] [--all-modules | --modules LIST] [--from ADDR] [--to ADDR]... [--ip IP] [--helo NAME] [--config FILE] FILE|DIR|- ...\n\n' +
       '  FILE one message (a leading mbox "From " line is skipped); DIR every regular file in it (not recursive, by\n' +
       '  name); - standard input.\n' +
       '  Prints per message: FILE ACTION rule=RULE and the statuses that are not clean; with --json one JSON line\n' +
@@ -656,16 +657,19 @@ const commands: Record<string, Command> = {
       '  --to = its To and Cc addresses, else postmaster@localhost; --ip 127.0.0.1; --helo localhost.\n' +
       '  --all-modules: run every module whatever the rule enables, content with the default criteria, and decide\n' +
       '  with the Default rule\'s blocks as if every module were enabled (reported as rule Default).\n' +
+      '  --modules LIST: the same with only the listed modules (comma-separated, e.g. antivirus,content,antispam);\n' +
+      '  the others are reported not_scanned (disabled).\n' +
       '  Rules and settings come from the store of the config; without one, the shipped rules and the config\'s settings.\n' +
       '  Exit 0 when every message was scanned (threats are no error); 1 when an input could not be read or scanned.',
     options: {
-      ...configOption, json: { type: 'boolean', default: false }, 'all-modules': { type: 'boolean', default: false },
+      ...configOption, json: { type: 'boolean', default: false }, 'all-modules': { type: 'boolean', default: false }, modules: { type: 'string' },
       from: { type: 'string' }, to: { type: 'string', multiple: true }, ip: { type: 'string' }, helo: { type: 'string' },
     },
     async run({ values, positionals }) {
       const { scanCommand, ScanUsageError } = await import('./scan/cli.ts');
       const opts = {
-        inputs: positionals, json: values.json === true, allModules: values['all-modules'] === true, from: values.from as string | undefined,
+        inputs: positionals, json: values.json === true, allModules: values['all-modules'] === true,
+        ...(values.modules !== undefined ? { modules: String(values.modules).split(',').map((m) => m.trim()).filter(Boolean) as ModuleName[] } : {}), from: values.from as string | undefined,
         to: (values.to as string[] | undefined) ?? [], ip: values.ip as string | undefined, helo: values.helo as string | undefined,
       };
       try {

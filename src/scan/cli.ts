@@ -18,6 +18,7 @@
  * --all-modules: every module is requested whatever the rule enables (those without an engine yet report
  * not_scanned/engine_unavailable), content with the default criteria; the verdict is the Default rule's blocks
  * with every module enabled (mode scan), and the line names rule Default. Rule selection is bypassed.
+ * --modules LIST: the same, but only the listed modules run; the others are reported disabled.
  *
  * Inputs that cannot be read (missing, a directory without files, a read error) are skipped and the others
  * scanned; the command then fails with one line naming them. A message whose scan failed as a whole gets
@@ -68,6 +69,8 @@ export interface ScanCommandOptions {
   inputs: string[];
   json: boolean;
   allModules: boolean;
+  /** --modules: like --all-modules, but only these modules run (the others are reported disabled). */
+  modules?: ModuleName[];
   from?: string;
   to: string[];
   ip?: string;
@@ -202,23 +205,26 @@ async function loadContext(boot: Bootstrap, warn: (line: string) => void): Promi
 }
 
 
-/** The Default rule (as the store has it) with every module enabled, content with the default criteria. */
-function everyModuleRule(rules: readonly Rule[]): Rule {
+/**
+ * The Default rule (as the store has it) with every module enabled (or only those of `only`), content with the
+ * default criteria.
+ */
+function everyModuleRule(rules: readonly Rule[], only?: readonly ModuleName[]): Rule {
   const base = rules.find((r) => r.preset === 'Default') ?? fallbackDefault();
   const modules: Rule['modules'] = {};
   for (const m of MODULES) {
     const options = m === 'content' ? { ...defaultContentOptions() } : (base.modules[m]?.options ?? shippedOptions(m));
-    modules[m] = { enabled: true, blocks: base.modules[m]?.blocks ?? shippedBlocks(m), ...(options ? { options } : {}) };
+    modules[m] = { enabled: !only || only.includes(m), blocks: base.modules[m]?.blocks ?? shippedBlocks(m), ...(options ? { options } : {}) };
   }
   return { ...base, mode: 'scan', modules };
 }
 
 interface Plan { groups: RuleGroup[]; perGroup: ModuleRequest[][]; all: ModuleRequest[] }
 
-function plan(ctx: Context, envelope: Envelope, allModules: boolean): Plan {
+function plan(ctx: Context, envelope: Envelope, o: ScanCommandOptions): Plan {
   let groups: RuleGroup[];
-  if (allModules) {
-    groups = [{ rule: everyModuleRule(ctx.rules), recipients: envelope.recipients, indexes: envelope.recipients.map((_, i) => i) }];
+  if (o.allModules || o.modules) {
+    groups = [{ rule: everyModuleRule(ctx.rules, o.modules), recipients: envelope.recipients, indexes: envelope.recipients.map((_, i) => i) }];
   } else {
     // The group of the first recipient first: the line's top-level fields are about it.
     groups = groupRecipients(ctx.rules, envelope).sort((a, b) => a.indexes[0] - b.indexes[0]);
@@ -341,6 +347,11 @@ function checkOptions(o: ScanCommandOptions): ScanCommandOptions {
   if (o.inputs.filter((i) => i === '-').length > 1) throw new ScanUsageError('standard input (-) can be read only once');
   if (o.ip !== undefined && !ipaddr.isValid(o.ip)) throw new ScanUsageError(`--ip must be an IP address, got ${JSON.stringify(o.ip)}`);
   if (o.helo !== undefined && !o.helo.trim()) throw new ScanUsageError('--helo must not be empty');
+  if (o.modules) {
+    if (o.allModules) throw new ScanUsageError('--modules and --all-modules exclude each other');
+    const unknown = o.modules.filter((m) => !(MODULES as readonly string[]).includes(m));
+    if (unknown.length || !o.modules.length) throw new ScanUsageError(`--modules takes a comma-separated list of ${MODULES.join(', ')}; got ${JSON.stringify(o.modules.join(','))}`);
+  }
   const to = o.to.map(envelopeAddress);
   if (to.some((t) => !t)) throw new ScanUsageError('--to must be an address (the null address <> is a sender only)');
   return { ...o, to, from: o.from === undefined ? undefined : envelopeAddress(o.from) };
@@ -383,7 +394,7 @@ export async function scanCommand(given: ScanCommandOptions, boot: Bootstrap, io
     }
     const skip = mboxLineLength(head);
     const envelope = envelopeFor(head.subarray(skip), o);
-    const p = plan(ctx, envelope, o.allModules);
+    const p = plan(ctx, envelope, o);
     const req: ScanRequest = {
       source: data ? { data: data.subarray(skip) } : { path: (input as { path: string }).path, offset: skip },
       envelope,

@@ -2,7 +2,7 @@
  * `moat scan`, as an administrator uses it: the real CLI in a child process against a temp moat.yaml and its
  * SQLite store, on messages of the scanning corpus (test/corpus/eml, expected statuses in expected.json).
  * Files, directories and standard input; JSON and human lines; every module listed; the rule and its verdict
- * (including recipients split over two rules); --all-modules; a big directory (worker threads); inputs that cannot be read; usage errors; no store.
+ * (including recipients split over two rules); --all-modules and --modules; a big directory (worker threads); inputs that cannot be read; usage errors; no store.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -124,6 +124,25 @@ describe('moat scan (CLI)', () => {
     const [plain] = lines(await moatOk(['scan', '--json', eml('disguised-exe.eml'), '--config', config]));
     assert.equal(plain.action, 'skip');
     assert.deepEqual(plain.modules.content, { status: 'not_scanned', reason: 'disabled' });
+  });
+
+  test('--modules: only the listed modules run, content with the default criteria; the rest are disabled', async () => {
+    const r = await scan(['--json', '--modules', 'content,antivirus', eml('disguised-exe.eml'), eml('eicar-plain.eml')]);
+    assert.equal(r.code, 0, r.stderr);
+    const [exe, eicar] = lines(r.stdout);
+    assert.equal(exe.rule, 'Default');
+    assert.equal(exe.action, 'delete_attachment', 'content ran with the default criteria');
+    assert.ok(exe.modules.content.detections?.some((d) => d.name === 'banned_type:executable'));
+    assert.equal(eicar.modules.antivirus.status, 'infected');
+    for (const l of [exe, eicar]) {
+      for (const m of ['links', 'antispam', 'antiphishing', 'auth']) assert.deepEqual(l.modules[m], { status: 'not_scanned', reason: 'disabled' }, m);
+    }
+    const bad = await scan(['--modules', 'antivirus,spam', eml('clean-plain.eml')]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^moat scan: --modules takes a comma-separated list of antivirus, links, antispam, antiphishing, content, auth; got "antivirus,spam"/);
+    const both = await scan(['--modules', 'antivirus', '--all-modules', eml('clean-plain.eml')]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--modules and --all-modules exclude each other/);
   });
 
   test('a big directory (worker threads on a multi-core machine): one line per file, in name order, same verdicts', async () => {
