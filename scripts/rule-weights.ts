@@ -11,9 +11,10 @@
  *     rules that fired;
  *   - loss: logistic loss of (rating − 50) / T per message, ham counting HAM_WEIGHT times (a flagged ham costs
  *     more than a missed spam), minimised by Adam over the weights, full batch, a fixed number of steps;
- *   - bounds: a positive rule stays between half its prior and CAP points (one rule never decides alone), a
- *     negative rule between three times and half its prior; a rule with prior 0, or that fires on no training
- *     message, keeps its prior.
+ *   - bounds: a positive rule stays between half its prior and CAP points (one rule never decides alone), or its
+ *     own `cap:` from rules.yaml when that is lower (a tell that today's legitimate mail can show: the fit would
+ *     otherwise take it to CAP because the 2002 ham never shows it), a negative rule between three times and half
+ *     its prior; a rule with prior 0, or that fires on no training message, keeps its prior.
  * Deterministic (no randomness; the classifier's training is seeded). Chosen by whole-module cross-validation on
  * the training groups (scripts/antispam-cv.ts fits every fold's weights on that fold's training part only;
  * data/antispam/README.md). The held-out groups are never read.
@@ -34,7 +35,7 @@ export interface FitOptions {
   hamWeight: number;
   /** A positive rule keeps at least this share of its prior. */
   floor: number;
-  /** No rule weighs more than this. */
+  /** No rule weighs more than this (a rule's own `cap:` may be lower). */
   cap: number;
   threshold: number;
   steps: number;
@@ -58,18 +59,23 @@ export function classifierPointsOf(classifier: Classifier, score: number, words:
   return shortMessagePoints(Math.round(pointsForLogit(classifier.meta.anchors, Number.isFinite(score) ? a * score + c : 0) * 10) / 10, words);
 }
 
-/** The authors' weights of a rule set (`prior`, else `weight`), by id. */
-export function priorsOf(rules: HeuristicRules): Map<string, number> {
-  return new Map(rules.rules.map((r) => [r.id, r.prior ?? r.weight]));
+/** The authors' weights by id, with the rules' own caps beside them (`caps`: only rules that have one). */
+export type RulePriors = ReadonlyMap<string, number> & { readonly caps?: ReadonlyMap<string, number> };
+
+/** The authors' weights of a rule set (`prior`, else `weight`), by id, and the rules' `cap:` values as `caps`. */
+export function priorsOf(rules: HeuristicRules): Map<string, number> & { caps: Map<string, number> } {
+  const caps = new Map(rules.rules.flatMap((r) => (r.cap !== undefined ? [[r.id, r.cap] as const] : [])));
+  return Object.assign(new Map(rules.rules.map((r) => [r.id, r.prior ?? r.weight])), { caps });
 }
 
 /** Fitted weights of the rules that fire on the rows and have a non-zero prior; the others are not in the map. */
-export function fitRuleWeights(rows: readonly FitRow[], priors: ReadonlyMap<string, number>, opts: Readonly<FitOptions> = FIT_OPTIONS): Map<string, number> {
+export function fitRuleWeights(rows: readonly FitRow[], priors: RulePriors, opts: Readonly<FitOptions> = FIT_OPTIONS): Map<string, number> {
   const ids = [...new Set(rows.flatMap((r) => r.rules))].filter((id) => (priors.get(id) ?? 0) !== 0).sort();
   const index = new Map(ids.map((id, i) => [id, i]));
   const prior = Float64Array.from(ids, (id) => priors.get(id)!);
-  const lo = prior.map((p) => (p > 0 ? p * opts.floor : Math.max(p * 3, -opts.cap)));
-  const hi = prior.map((p) => (p > 0 ? Math.max(opts.cap, p) : p * opts.floor));
+  // A positive rule's upper bound: the global cap (or its prior, if higher), lowered to the rule's own cap.
+  const hi = prior.map((p, k) => (p > 0 ? Math.min(Math.max(opts.cap, p), priors.caps?.get(ids[k]) ?? Infinity) : p * opts.floor));
+  const lo = prior.map((p, k) => (p > 0 ? Math.min(p * opts.floor, hi[k]) : Math.max(p * 3, -opts.cap)));
   const w = Float64Array.from(prior);
   const m = new Float64Array(ids.length), v = new Float64Array(ids.length), g = new Float64Array(ids.length);
   const compact = rows.map((r) => ({ y: r.label === 'spam' ? 1 : 0, c: r.label === 'spam' ? 1 : opts.hamWeight, fixed: r.fixed, at: Int32Array.from(r.rules.filter((id) => index.has(id)), (id) => index.get(id)!) }));

@@ -34,6 +34,26 @@ test('fitRuleWeights: raises a rule that lifts spam over the line, lowers one th
   assert.deepEqual(fitRuleWeights(rows(), priors), w, 'deterministic');
 });
 
+test('fitRuleWeights: a rule\'s own cap (`cap:` in rules.yaml) bounds its fit below the global cap', () => {
+  const capped = (caps: Record<string, number>) => Object.assign(new Map(priors), { caps: new Map(Object.entries(caps)) });
+  assert.equal(fitRuleWeights(rows(), capped({ SPAMMY: 8 })).get('SPAMMY'), 8, 'spam wants 15: the rule stops at its cap');
+  assert.equal(fitRuleWeights(rows(), capped({ SPAMMY: 4 })).get('SPAMMY'), 4, 'a cap equal to the prior: the fit may only lower it');
+  assert.equal(fitRuleWeights(rows(), capped({ SPAMMY: 40 })).get('SPAMMY'), FIT_OPTIONS.cap, 'a cap above the global one changes nothing');
+  assert.equal(fitRuleWeights(rows(), capped({ HAMMY: 10 })).get('HAMMY'), 3, 'a cap does not stop a rule going down');
+  const others = fitRuleWeights(rows(), capped({ SPAMMY: 8 }));
+  const plain = fitRuleWeights(rows(), priors);
+  for (const id of ['HAMMY', 'NEGATIVE']) assert.equal(others.get(id), plain.get(id), `${id} has no cap: fitted as before`);
+  // From a rules file: priorsOf carries the caps to the fit.
+  const rules = parseRules("version: 1\nrules:\n  - id: ONE\n    description: first\n    body: '/\\bwinner\\b/i'\n    weight: 4\n    cap: 6\n  - id: TWO\n    description: second\n    body: '/\\bprize\\b/i'\n    weight: 4\n", 'inline');
+  const p = priorsOf(rules);
+  assert.deepEqual([...p.caps], [['ONE', 6]]);
+  const both: FitRow[] = Array.from({ length: 40 }, () => ({ label: 'spam' as const, fixed: 35, rules: ['ONE', 'TWO'] }));
+  const w = fitRuleWeights(both, p);
+  assert.equal(w.get('ONE'), 6);
+  assert.equal(w.get('TWO'), FIT_OPTIONS.cap);
+  assert.equal(asPriors(withWeights(rules, w)).rules.find((r) => r.id === 'ONE')!.cap, 6, 'the cap survives a fit and its undoing');
+});
+
 test('writeRuleWeights changes the weights only, adds the prior once, and the file still loads', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'moat-rw-'));
   try {
@@ -87,6 +107,7 @@ test('withWeights: the scanner rates with the fitted weights; the shipped file c
   const withPrior = shipped.rules.filter((r) => r.prior !== undefined);
   assert.ok(withPrior.length > 100, 'train:antispam wrote fitted weights with their priors into the shipped file');
   for (const r of withPrior) {
-    if (r.prior! > 0) assert.ok(r.weight >= r.prior! * FIT_OPTIONS.floor - 1e-9 && r.weight <= Math.max(FIT_OPTIONS.cap, r.prior!), `${r.id}: ${r.weight} from ${r.prior}`);
+    if (r.prior! > 0) assert.ok(r.weight >= r.prior! * FIT_OPTIONS.floor - 1e-9 && r.weight <= Math.min(Math.max(FIT_OPTIONS.cap, r.prior!), r.cap ?? Infinity), `${r.id}: ${r.weight} from ${r.prior}`);
   }
+  assert.ok(shipped.rules.filter((r) => r.cap !== undefined).length > 10, 'the shipped file caps the rules today\'s mail can trip');
 });

@@ -61,6 +61,8 @@ export interface HeuristicRule {
   readonly weight: number;
   /** The author's weight, when `weight` was fitted to a corpus (scripts/rule-weights.ts); informational. */
   readonly prior?: number;
+  /** The rule's own upper bound for its fitted weight (scripts/rule-weights.ts: the lower of it and the fit's cap applies); not used when rating. */
+  readonly cap?: number;
   /** Evidence when the rule fires ('' if none to show), null when it does not. Never throws. */
   readonly test: (ctx: EvalContext) => string | null;
 }
@@ -559,6 +561,7 @@ const RuleSchema = z.strictObject({
   description: z.string().trim().min(1).max(200),
   weight: z.number().min(-100).max(100),
   prior: z.number().min(-100).max(100).optional(),
+  cap: z.number().positive().max(100).optional(),
   ...testFields,
 });
 const FileSchema = z.strictObject({
@@ -599,9 +602,16 @@ export function parseRules(text: string, source = 'rules'): HeuristicRules {
     const spec = r.data!;
     if (seen.has(spec.id)) fail('duplicate id');
     seen.add(spec.id);
+    if (spec.cap !== undefined) {
+      // A cap bounds the fit of a positive rule from above; the weights it bounds must already be within it.
+      const author = spec.prior ?? spec.weight;
+      if (author < 0 || spec.weight < 0) fail('cap: only a positive rule can have a cap');
+      if (spec.weight > spec.cap) fail(`weight ${spec.weight} is above its cap ${spec.cap}`);
+      if (author > spec.cap) fail(`prior ${author} is above its cap ${spec.cap}`);
+    }
     let test: HeuristicRule['test'];
     try { test = compileTest(spec, lists); } catch (err) { return fail((err as Error).message); }
-    if (spec.weight !== 0) rules.push(Object.freeze({ id: spec.id, description: spec.description, weight: spec.weight, ...(spec.prior !== undefined ? { prior: spec.prior } : {}), test: test! }));
+    if (spec.weight !== 0) rules.push(Object.freeze({ id: spec.id, description: spec.description, weight: spec.weight, ...(spec.prior !== undefined ? { prior: spec.prior } : {}), ...(spec.cap !== undefined ? { cap: spec.cap } : {}), test: test! }));
   });
   return Object.freeze({ source, rules: Object.freeze(rules), lists });
 }
