@@ -1,7 +1,9 @@
 /**
  * Header decoding for the message model. Hostile input: every header line.
  * - Raw 8-bit header bytes (RFC 6532 allows UTF-8; older mail has Latin-1/Windows-1252) are read as UTF-8 when
- *   they are valid UTF-8, else as Windows-1252.
+ *   they are valid UTF-8, else in the charset the message declares for its text (as mail clients do: old Korean,
+ *   Chinese, Japanese and Russian mailers write their subjects and names raw in EUC-KR, GB2312, Shift_JIS,
+ *   KOI8-R…), else as Windows-1252.
  * - RFC 2047 encoded-words are decoded (libmime; unknown charsets and broken words best effort, never throws).
  * - MIME parameters: RFC 2045 syntax with comments stripped, RFC 2231 continuations and charsets (libmime),
  *   and the common non-standard RFC 2047 words inside quoted parameter values.
@@ -9,6 +11,7 @@
  *   has to see them to catch right-to-left file name tricks.
  * Limits: the splitter caps a header block at 1 MiB.
  */
+import { TextDecoder } from 'node:util';
 import libmime from 'libmime';
 
 export interface RawHeaderLine { key: string; line: string }
@@ -17,29 +20,50 @@ export interface HeaderField { name: string; value: string }
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const CP1252 = new TextDecoder('windows-1252');
 
-/** A header string read byte-per-char (`binary`) turned into text: UTF-8 if valid, else Windows-1252. */
-export function headerText(binary: string): string {
+/** Declared charsets that say nothing beyond Windows-1252 for raw header bytes. */
+const NOT_A_HINT = new Set(['', 'us-ascii', 'ascii', 'utf-8', 'utf8', 'iso-8859-1', 'latin1', 'windows-1252', 'cp1252']);
+
+/**
+ * A header string read byte-per-char (`binary`) turned into text: UTF-8 if valid, else the `fallback` charset
+ * (the message's declared text charset) when it is a real hint and decodes, else Windows-1252.
+ */
+export function headerText(binary: string, fallback = ''): string {
   if (!/[\x80-\xff]/.test(binary)) return binary;
   const bytes = Buffer.from(binary, 'latin1');
-  try { return UTF8.decode(bytes); } catch { return CP1252.decode(bytes); }
+  try { return UTF8.decode(bytes); } catch { /* not UTF-8 */ }
+  const hint = NOT_A_HINT.has(fallback.toLowerCase()) ? undefined : decoderFor(fallback);
+  return (hint ?? CP1252).decode(bytes);
+}
+
+/** WHATWG decoders by charset label (the labels mail uses: euc-kr, ks_c_5601-1987, gb2312, big5, koi8-r…). */
+const DECODERS = new Map<string, TextDecoder | null>();
+
+function decoderFor(label: string): TextDecoder | undefined {
+  const key = label.toLowerCase().slice(0, 40);
+  let d = DECODERS.get(key);
+  if (d === undefined) {
+    try { d = new TextDecoder(key); } catch { d = null; } // a label the Encoding Standard does not know
+    if (DECODERS.size < 256) DECODERS.set(key, d);
+  }
+  return d ?? undefined;
 }
 
 function decodeWords(s: string): string {
   try { return libmime.decodeWords(s); } catch { return s; }
 }
 
-/** Unfolded value of a raw header line, raw 8-bit bytes and encoded-words decoded. */
-export function decodedValue(line: string): string {
-  return decodeWords(headerText(libmime.decodeHeader(line).value));
+/** Unfolded value of a raw header line, raw 8-bit bytes (see headerText) and encoded-words decoded. */
+export function decodedValue(line: string, fallback = ''): string {
+  return decodeWords(headerText(libmime.decodeHeader(line).value, fallback));
 }
 
 /** Decoded fields in order; lines without a colon are left out and counted. */
-export function decodeFields(lines: RawHeaderLine[]): { fields: HeaderField[]; withoutColon: number } {
+export function decodeFields(lines: RawHeaderLine[], fallbackCharset = ''): { fields: HeaderField[]; withoutColon: number } {
   const fields: HeaderField[] = [];
   let withoutColon = 0;
   for (const { key, line } of lines) {
     if (!key) { withoutColon++; continue; }
-    fields.push({ name: key, value: decodedValue(line) });
+    fields.push({ name: key, value: decodedValue(line, fallbackCharset) });
   }
   return { fields, withoutColon };
 }

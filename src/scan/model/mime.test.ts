@@ -328,6 +328,33 @@ test('damaged headers: no colon, NUL, raw 8-bit UTF-8 and Latin-1 — best effor
   } finally { await m.dispose(); }
 });
 
+test('raw 8-bit header bytes that are not UTF-8 are read in the charset the message declares for its text', async () => {
+  const hi = Buffer.from('bec8b3e7c7cfbcbcbfe4', 'hex'); // "안녕하세요" in EUC-KR
+  // Single part: the top Content-Type's charset.
+  const single = await model(Buffer.concat([
+    Buffer.from('From: "'), Buffer.from('c4e3bac3', 'hex'), Buffer.from('" <a@example.test>\r\nSubject: '), hi,
+    Buffer.from('\r\nContent-Type: text/plain; charset=gb2312\r\n\r\n'), Buffer.from('c4e3bac3', 'hex'), Buffer.from('\r\n'),
+  ]));
+  try {
+    assert.equal(single.headers.find((h) => h.name === 'from')?.value, '"你好" <a@example.test>');
+    assert.match(single.text, /你好/);
+  } finally { await single.dispose(); }
+  // Multipart: the top part has no charset, the first text part's is used.
+  const multi = await model(Buffer.concat([
+    Buffer.from('Subject: '), hi, Buffer.from('\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\n'),
+    Buffer.from('Content-Type: text/plain; charset=EUC-KR\r\n\r\n'), hi, Buffer.from('\r\n--b--\r\n'),
+  ]));
+  try { assert.equal(multi.subject, '안녕하세요'); } finally { await multi.dispose(); }
+  // KOI8-R declared, subject in it.
+  const ru = await model(Buffer.concat([Buffer.from('Subject: '), Buffer.from('f0d2c9d7c5d4', 'hex'), Buffer.from('\r\nContent-Type: text/plain; charset=koi8-r\r\n\r\nx\r\n')]));
+  try { assert.equal(ru.subject, 'Привет'); } finally { await ru.dispose(); }
+  // Valid UTF-8 stays UTF-8 whatever is declared; an unknown or Latin charset falls back to Windows-1252.
+  const utf8 = await model(Buffer.concat([Buffer.from('Subject: Grüße\r\nContent-Type: text/plain; charset=euc-kr\r\n\r\nx\r\n')]));
+  try { assert.equal(utf8.subject, 'Grüße'); } finally { await utf8.dispose(); }
+  const unknown = await model(Buffer.from('Subject: caf\xe9 \x80\r\nContent-Type: text/plain; charset=x-no-such-charset\r\n\r\nx\r\n', 'latin1'));
+  try { assert.equal(unknown.subject, 'café €'); } finally { await unknown.dispose(); }
+});
+
 test('a zip attachment is expanded: members are parts with paths, hashes and true types', async () => {
   const z = zip([{ name: 'docs/readme.txt', data: Buffer.from('hello from the zip\n') }, { name: 'docs/a.exe', data: pe() }, { name: 'eicar.com', data: Buffer.from(EICAR), store: true }]);
   const m = await model(crlf(

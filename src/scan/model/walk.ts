@@ -128,7 +128,9 @@ function bodyText(head: Buffer, t: NonNullable<Leaf['text']>): string {
 export async function walkMime(source: NodeJS.ReadableStream, ctx: ModelContext, at: WalkAt): Promise<WalkResult> {
   const containers = new Map<MimeNode, Container>();
   let root: TreeNode | undefined;
-  let headers: HeaderField[] = [];
+  let rootLines: RawHeaderLine[] = [];
+  /** The charset raw 8-bit header bytes are read in when not UTF-8: the top part's, else the first text part's. */
+  let headerCharset = '';
   let rawHeaders: HeaderField[] = [];
   let leaf: Leaf | undefined;
   /** The last part made, where a walk that stops early stopped. */
@@ -154,7 +156,8 @@ export async function walkMime(source: NodeJS.ReadableStream, ctx: ModelContext,
     const h = mimeHeaders(lines, parentPart?.declaredType === 'multipart/digest' ? 'message/rfc822' : 'text/plain');
     const path = up ? `${parentPart!.path}.${++up.children}` : at.path;
     if (!up) {
-      headers = decodeFields(lines).fields;
+      rootLines = lines;
+      headerCharset = h.charset;
       rawHeaders = rawFields(lines);
     }
     if (lines.some((l) => !l.key && l.line.trim())) ctx.hit('malformed', 'header line without a colon', path);
@@ -178,6 +181,7 @@ export async function walkMime(source: NodeJS.ReadableStream, ctx: ModelContext,
     }
     node.mime = { cte: h.cte };
     const kind = at.text && !isAttachment ? (h.type === 'text/plain' ? 'text' : h.type === 'text/html' ? 'html' : undefined) : undefined;
+    if (kind && !headerCharset) headerCharset = h.charset;
     leaf = {
       mn, node, decoder: decoderFor(h.cte), sink: new ContentSink(ctx, kind ? ctx.limits.maxTextBytes : 0),
       ...(kind ? { text: { kind, charset: h.charset, cte: h.cte, flowed: h.flowed, delSp: h.delSp } } : {}),
@@ -235,5 +239,5 @@ export async function walkMime(source: NodeJS.ReadableStream, ctx: ModelContext,
     Object.assign(part, { content: stored.content, md5: stored.md5, sha256: stored.sha256 });
     c.node.children.push({ part, children: [], mime: { cte: '' } });
   }
-  return { root, headers, rawHeaders, bytes: rechunk.bytes };
+  return { root, headers: decodeFields(rootLines, headerCharset).fields, rawHeaders, bytes: rechunk.bytes };
 }
