@@ -35,6 +35,14 @@ export function headerText(binary: string, fallback = ''): string {
   return (hint ?? CP1252).decode(bytes);
 }
 
+/**
+ * Encodings never used for raw header bytes, because they do not keep ASCII as ASCII: UTF-16 would turn the
+ * field into other characters, the Encoding Standard's `replacement` (iso-2022-kr, hz-gb-2312…) into one U+FFFD,
+ * and ISO-2022-JP's escape sequences would shift the ASCII after them into kanji. A sender could otherwise hide a
+ * subject from the rules by declaring one of them and adding one 8-bit byte.
+ */
+const NOT_ASCII_SAFE = new Set(['utf-16le', 'utf-16be', 'replacement', 'x-user-defined', 'iso-2022-jp']);
+
 /** WHATWG decoders by charset label (the labels mail uses: euc-kr, ks_c_5601-1987, gb2312, big5, koi8-r…). */
 const DECODERS = new Map<string, TextDecoder | null>();
 
@@ -43,6 +51,7 @@ function decoderFor(label: string): TextDecoder | undefined {
   let d = DECODERS.get(key);
   if (d === undefined) {
     try { d = new TextDecoder(key); } catch { d = null; } // a label the Encoding Standard does not know
+    if (d && NOT_ASCII_SAFE.has(d.encoding)) d = null;
     if (DECODERS.size < 256) DECODERS.set(key, d);
   }
   return d ?? undefined;

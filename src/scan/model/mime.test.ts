@@ -353,6 +353,11 @@ test('raw 8-bit header bytes that are not UTF-8 are read in the charset the mess
   try { assert.equal(utf8.subject, 'Grüße'); } finally { await utf8.dispose(); }
   const unknown = await model(Buffer.from('Subject: caf\xe9 \x80\r\nContent-Type: text/plain; charset=x-no-such-charset\r\n\r\nx\r\n', 'latin1'));
   try { assert.equal(unknown.subject, 'café €'); } finally { await unknown.dispose(); }
+  // A declared charset that does not keep ASCII as ASCII is no hint: the subject's words stay readable.
+  for (const cs of ['utf-16', 'iso-2022-kr', 'iso-2022-jp']) {
+    const hidden = await model(Buffer.from(`Subject: \x1b$Bfree money \xe9\r\nContent-Type: text/plain; charset=${cs}\r\n\r\nx\r\n`, 'latin1'));
+    try { assert.equal(hidden.subject, '\x1b$Bfree money é', cs); } finally { await hidden.dispose(); }
+  }
 });
 
 test('a zip attachment is expanded: members are parts with paths, hashes and true types', async () => {
