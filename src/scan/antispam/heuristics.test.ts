@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -230,7 +230,26 @@ const alternative = (boundary: string) => [
 ].join('\r\n');
 const html = (extra: Record<string, string | null>, body: string) => shaped({ 'Content-Type': 'text/html; charset=utf-8', ...extra }, body);
 
-const SHAPED_CASES: { rule: string; source: string; fires?: string; near?: string; nearFires?: string }[] = [
+/** A message that fires `rule` (with exactly `fires`, default the rule alone), and optionally its near miss (firing exactly `nearFires`). */
+interface RuleCase { rule: string; source: string; fires?: string; near?: string; nearFires?: string }
+
+/** One subtest per case: the message fires exactly what it declares, its near miss never the rule. */
+async function checkCases(t: TestContext, cases: readonly RuleCase[]): Promise<void> {
+  for (const c of cases) {
+    await t.test(c.rule, async () => {
+      await withModel(c.source, (m) => assert.deepEqual(fired(shipped, m), (c.fires ?? c.rule).split(' ').sort()));
+      if (c.near !== undefined) {
+        await withModel(c.near, (m) => {
+          const ids = fired(shipped, m);
+          assert.ok(!ids.includes(c.rule), `${c.rule} fires on its near miss`);
+          assert.deepEqual(ids, (c.nearFires ?? '').split(' ').filter(Boolean).sort());
+        });
+      }
+    });
+  }
+}
+
+const SHAPED_CASES: RuleCase[] = [
   { rule: 'DATE_TWO_DIGIT_YEAR', source: shaped({ Date: 'Mon, 02 Sep 24 10:00:00 +0200' }), near: shaped() },
   { rule: 'DATE_NO_ZONE', source: shaped({ Date: 'Mon, 02 Sep 2024 10:00:00' }), near: shaped({ Date: 'Mon, 02 Sep 2024 10:00:00 +0000 (UTC)' }) },
   // An unreadable date is DATE_MALFORMED's alone, even when it ends in a time.
@@ -290,18 +309,7 @@ const SHAPED_CASES: { rule: string; source: string; fires?: string; near?: strin
 
 test('the structural rules: each shaped message fires its rule, the nearest legitimate form does not', async (t) => {
   await withModel(shaped(), (m) => assert.deepEqual(fired(shipped, m), [], 'the ordinary message fires nothing'));
-  for (const c of SHAPED_CASES) {
-    await t.test(c.rule, async () => {
-      await withModel(c.source, (m) => assert.deepEqual(fired(shipped, m), (c.fires ?? c.rule).split(' ').sort()));
-      if (c.near !== undefined) {
-        await withModel(c.near, (m) => {
-          const ids = fired(shipped, m);
-          assert.ok(!ids.includes(c.rule), `${c.rule} fires on its near miss`);
-          assert.deepEqual(ids, (c.nearFires ?? '').split(' ').filter(Boolean).sort());
-        });
-      }
-    });
-  }
+  await checkCases(t, SHAPED_CASES);
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -316,7 +324,7 @@ const encodedWord = (s: string) => `=?UTF-8?B?${Buffer.from(s, 'utf8').toString(
 const intl = (subject: string, text: string, fields: Record<string, string | null> = {}) => shaped(
   { Subject: /^[\x20-\x7e]*$/.test(subject) ? subject : encodedWord(subject), 'Content-Transfer-Encoding': '8bit', ...fields }, `${text}\r\n`);
 
-const INTL_CASES: { rule: string; source: string; fires?: string; near?: string; nearFires?: string }[] = [
+const INTL_CASES: RuleCase[] = [
   // Korean
   {
     rule: 'SUBJECT_KO_AD_LABEL',
@@ -483,18 +491,7 @@ const INTL_CASES: { rule: string; source: string; fires?: string; near?: string;
 ];
 
 test('the rules for non-English unsolicited mail: each message fires its rule, the legitimate one nearby does not', async (t) => {
-  for (const c of INTL_CASES) {
-    await t.test(c.rule, async () => {
-      await withModel(c.source, (m) => assert.deepEqual(fired(shipped, m), (c.fires ?? c.rule).split(' ').sort()));
-      if (c.near !== undefined) {
-        await withModel(c.near, (m) => {
-          const ids = fired(shipped, m);
-          assert.ok(!ids.includes(c.rule), `${c.rule} fires on its near miss`);
-          assert.deepEqual(ids, (c.nearFires ?? '').split(' ').filter(Boolean).sort());
-        });
-      }
-    });
-  }
+  await checkCases(t, INTL_CASES);
 });
 
 // ---------------------------------------------------------------------------------------------------------------
