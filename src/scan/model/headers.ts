@@ -20,9 +20,6 @@ export interface HeaderField { name: string; value: string }
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const CP1252 = new TextDecoder('windows-1252');
 
-/** Declared charsets that say nothing beyond Windows-1252 for raw header bytes. */
-const NOT_A_HINT = new Set(['', 'us-ascii', 'ascii', 'utf-8', 'utf8', 'iso-8859-1', 'latin1', 'windows-1252', 'cp1252']);
-
 /**
  * A header string read byte-per-char (`binary`) turned into text: UTF-8 if valid, else the `fallback` charset
  * (the message's declared text charset) when it is a real hint and decodes, else Windows-1252.
@@ -31,17 +28,18 @@ export function headerText(binary: string, fallback = ''): string {
   if (!/[\x80-\xff]/.test(binary)) return binary;
   const bytes = Buffer.from(binary, 'latin1');
   try { return UTF8.decode(bytes); } catch { /* not UTF-8 */ }
-  const hint = NOT_A_HINT.has(fallback.toLowerCase()) ? undefined : decoderFor(fallback);
-  return (hint ?? CP1252).decode(bytes);
+  return ((fallback && decoderFor(fallback)) || CP1252).decode(bytes);
 }
 
 /**
- * Encodings never used for raw header bytes, because they do not keep ASCII as ASCII: UTF-16 would turn the
- * field into other characters, the Encoding Standard's `replacement` (iso-2022-kr, hz-gb-2312…) into one U+FFFD,
- * and ISO-2022-JP's escape sequences would shift the ASCII after them into kanji. A sender could otherwise hide a
- * subject from the rules by declaring one of them and adding one 8-bit byte.
+ * Encodings (the Encoding Standard's names, whatever label was declared) that are no hint for raw header bytes:
+ * UTF-8 (already tried) and Windows-1252 (the default; us-ascii, latin1 and iso-8859-1 are its labels), and those
+ * that do not keep ASCII as ASCII: UTF-16 would turn the field into other characters, `replacement`
+ * (iso-2022-kr, hz-gb-2312…) into one U+FFFD, and ISO-2022-JP's escape sequences would shift the ASCII after them
+ * into kanji. A sender could otherwise hide a subject from the rules by declaring one of them and adding one 8-bit
+ * byte.
  */
-const NOT_ASCII_SAFE = new Set(['utf-16le', 'utf-16be', 'replacement', 'x-user-defined', 'iso-2022-jp']);
+const NO_HINT = new Set(['utf-8', 'windows-1252', 'utf-16le', 'utf-16be', 'replacement', 'x-user-defined', 'iso-2022-jp']);
 
 /** WHATWG decoders by charset label (the labels mail uses: euc-kr, ks_c_5601-1987, gb2312, big5, koi8-r…). */
 const DECODERS = new Map<string, TextDecoder | null>();
@@ -51,7 +49,7 @@ function decoderFor(label: string): TextDecoder | undefined {
   let d = DECODERS.get(key);
   if (d === undefined) {
     try { d = new TextDecoder(key); } catch { d = null; } // a label the Encoding Standard does not know
-    if (d && NOT_ASCII_SAFE.has(d.encoding)) d = null;
+    if (d && NO_HINT.has(d.encoding)) d = null;
     if (DECODERS.size < 256) DECODERS.set(key, d);
   }
   return d ?? undefined;
